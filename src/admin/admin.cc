@@ -1,0 +1,115 @@
+#include "admin/admin.h"
+
+#include <fmt/format.h>
+
+#include "config/json.h"
+#include "core/strings.h"
+#include "net/socket.h"
+
+namespace portico::admin {
+namespace {
+
+class TextHandler final : public gateway::Handler {
+ public:
+  TextHandler(gateway::Downstream& ds, int status, std::string_view content_type, std::string body)
+      : ds_(ds), status_(status), content_type_(content_type), body_(std::move(body)) {}
+  void start() override {
+    std::string& h = ds_.begin_response(status_);
+    h.append("Content-Type: ");
+    h.append(content_type_);
+    h.append("\r\nCache-Control: no-store\r\n");
+    ds_.end_response_head(gateway::BodyMode::kLength, body_.size());
+    ds_.send_body(body_);
+    ds_.finish();
+  }
+  void on_request_body(std::string_view, bool) override {}
+  void on_downstream_abort() override {}
+
+ private:
+  gateway::Downstream& ds_;
+  int status_;
+  std::string_view content_type_;
+  std::string body_;
+};
+
+constexpr std::string_view kJson = "application/json";
+
+}  // namespace
+
+AdminServer::AdminServer(net::EventLoop& loop, Backend& backend, int listen_fd) : loop_(loop), backend_(backend) {
+  listener_ = std::make_unique<server::Listener>(loop_, listen_fd, [this](int fd, const sockaddr_storage& peer) {
+    auto* c = new server::Connection(loop_, fd, peer, *this);
+    c->start();
+  });
+}
+
+AdminServer::~AdminServer() { close_all(); }
+
+void AdminServer::close_all() {
+  listener_.reset();
+  while (connections_ != nullptr) connections_->close_now_for_shutdown();
+}
+
+void AdminServer::connection_opened(server::Connection* c) {
+  c->next = connections_;
+  if (connections_) connections_->prev = c;
+  connections_ = c;
+}
+
+void AdminServer::connection_closed(server::Connection* c) {
+  if (c->prev) c->prev->next = c->next;
+  else connections_ = c->next;
+  if (c->next) c->next->prev = c->prev;
+  c->prev = c->next = nullptr;
+}
+
+std::unique_ptr<gateway::Handler> AdminServer::dispatch(gateway::Downstream& ds, gateway::RequestContext& ctx) {
+  std::string_view path = ctx.path;
+  std::string_view method = ctx.request->method;
+  bool get = method == "GET" || method == "HEAD";
+  auto wrong_method = [&](const char* allow) {
+    ds.send_error(405, fmt::format("use {} for {}", allow, path), fmt::format("Allow: {}\r\n", allow));
+    return nullptr;
+  };
+
+  if (path == "/healthz") {
+    if (!get) return wrong_method("GET");
+    if (backend_.draining()) {
+      return std::make_unique<TextHandler>(ds, 503, kJson, "{\"status\":\"draining\"}\n");
+    }
+    return std::make_unique<TextHandler>(ds, 200, kJson,
+        fmt::format("{{\"status\":\"ok\",\"generation\":{}}}\n", backend_.current_snapshot()->generation));
+  }
+  if (path == "/metrics") {
+    if (!get) return wrong_method("GET");
+    std::string body;
+    backend_.stats().render_prometheus(body);
+    return std::make_unique<TextHandler>(ds, 200, "text/plain; version=0.0.4; charset=utf-8", std::move(body));
+  }
+  if (path == "/config") {
+    if (!get) return wrong_method("GET");
+    return std::make_unique<TextHandler>(ds, 200, kJson, config::to_json(*backend_.current_snapshot()->config) + "\n");
+  }
+  if (path == "/reload") {
+    if (method != "POST") return wrong_method("POST");
+    ReloadResult r = backend_.reload("admin API");
+    if (r.ok) {
+      return std::make_unique<TextHandler>(ds, 200, kJson,
+          fmt::format("{{\"status\":\"ok\",\"generation\":{}}}\n", r.generation));
+    }
+    std::string body = "{\"status\":\"failed\",\"generation\":" + std::to_string(r.generation) + ",\"errors\":[";
+    bool first = true;
+    for (auto line : split(r.errors, '\n')) {
+      if (line.empty()) continue;
+      if (!first) body += ',';
+      first = false;
+      body += json_quote(line);
+    }
+    body += "]}\n";
+    return std::make_unique<TextHandler>(ds, 422, kJson, std::move(body));
+  }
+  ds.send_error(404, fmt::format("no admin endpoint {} (try /healthz, /metrics, /config, POST /reload)", path));
+  return nullptr;
+}
+
+}  // namespace portico::admin

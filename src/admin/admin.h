@@ -1,0 +1,57 @@
+// The admin listener (127.0.0.1 by default), served on the main thread:
+//   GET  /healthz  200 {"status":"ok"}, or 503 while draining for shutdown
+//   GET  /metrics  Prometheus text format
+//   GET  /config   the effective config as JSON (secrets redacted)
+//   POST /reload   reload the config file now; 200 or 422 with the errors
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "gateway/snapshot.h"
+#include "net/event_loop.h"
+#include "server/connection.h"
+#include "server/worker.h"
+
+namespace portico::admin {
+
+struct ReloadResult {
+  bool ok = false;
+  uint64_t generation = 0;
+  std::string errors;  // one diagnostic per line when !ok
+};
+
+// What admin needs from the process that runs it.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const std::shared_ptr<const gateway::Snapshot>& current_snapshot() = 0;
+  virtual gateway::StatsRegistry& stats() = 0;
+  virtual ReloadResult reload(const char* trigger) = 0;
+  virtual bool draining() const = 0;
+};
+
+class AdminServer final : public server::Dispatcher {
+ public:
+  AdminServer(net::EventLoop& loop, Backend& backend, int listen_fd);
+  ~AdminServer() override;
+  void close_all();
+
+  const std::shared_ptr<const gateway::Snapshot>& current_snapshot() override {
+    return backend_.current_snapshot();
+  }
+  std::unique_ptr<gateway::Handler> dispatch(gateway::Downstream& ds, gateway::RequestContext& ctx) override;
+  void request_done(const gateway::RequestContext&) override {}
+  gateway::ServerCounters& counters() override { return counters_; }
+  void connection_opened(server::Connection* c) override;
+  void connection_closed(server::Connection* c) override;
+
+ private:
+  net::EventLoop& loop_;
+  Backend& backend_;
+  gateway::ServerCounters counters_;  // admin traffic stays out of the gateway's metrics
+  std::unique_ptr<server::Listener> listener_;
+  server::Connection* connections_ = nullptr;
+};
+
+}  // namespace portico::admin

@@ -1,0 +1,28 @@
+// Calls back when a file changes, via inotify on its directory (so editors that write a
+// new file and rename it, and Kubernetes ConfigMap symlink swaps, are seen too).
+// Changes are debounced: a burst of events gives one callback.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "net/event_loop.h"
+
+namespace portico::app {
+
+class FileWatcher final : public net::IoHandler {
+ public:
+  FileWatcher(net::EventLoop& loop, const std::string& path, std::function<void()> on_change);
+  ~FileWatcher() override;
+  bool ok() const { return fd_ >= 0; }
+  void on_io(uint32_t events) override;
+
+ private:
+  net::EventLoop& loop_;
+  int fd_ = -1;
+  std::string name_;
+  std::function<void()> on_change_;
+  net::Timer debounce_;
+};
+
+}  // namespace portico::app

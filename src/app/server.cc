@@ -1,0 +1,277 @@
+#include "app/server.h"
+
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "config/loader.h"
+#include "core/log.h"
+#include "net/socket.h"
+
+namespace portico::app {
+namespace {
+
+bool read_file(const std::string& path, std::string& out, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = fmt::format("{}: cannot read file: {}", path, strerror(errno));
+    return false;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  return true;
+}
+
+std::string describe(const config::Config& c) {
+  return fmt::format("{} route{}, {} upstream{}", c.routes.size(), c.routes.size() == 1 ? "" : "s",
+                     c.upstreams.size(), c.upstreams.size() == 1 ? "" : "s");
+}
+
+}  // namespace
+
+// SIGHUP reloads; SIGTERM and SIGINT shut down gracefully (a second one exits at once).
+class Server::SignalHandler final : public net::IoHandler {
+ public:
+  SignalHandler(Server& server, int fd) : server_(server), fd_(fd) { server_.loop_.watch(fd_, this, 0x001); }
+  ~SignalHandler() override {
+    server_.loop_.unwatch(fd_);
+    close(fd_);
+  }
+  void on_io(uint32_t) override {
+    signalfd_siginfo info;
+    while (read(fd_, &info, sizeof info) == sizeof info) {
+      if (info.ssi_signo == SIGHUP) {
+        server_.reload("SIGHUP");
+      } else {
+        log::info("received {}", info.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+        server_.begin_shutdown();
+      }
+    }
+  }
+
+ private:
+  Server& server_;
+  int fd_;
+};
+
+Server::Server(Options options) : options_(std::move(options)) {}
+
+Server::~Server() {
+  watcher_.reset();
+  admin_.reset();
+  workers_.clear();
+  signals_.reset();
+}
+
+void Server::apply_log_level(const config::Config& c) {
+  log::Level level;
+  const std::string& name = options_.log_level.empty() ? c.server.log_level : options_.log_level;
+  if (log::parse_level(name, level)) log::set_level(level);
+}
+
+bool Server::start() {
+  std::string error;
+  if (!read_file(options_.config_path, loaded_text_, error)) {
+    log::error("{}", error);
+    return false;
+  }
+  std::vector<config::Diagnostic> errors;
+  auto cfg = config::load_config_text(loaded_text_, options_.config_path, errors);
+  if (!cfg) {
+    fmt::print(stderr, "{}", config::format_diagnostics(errors));
+    log::error("{}: {} error{}; not starting", options_.config_path, errors.size(), errors.size() == 1 ? "" : "s");
+    return false;
+  }
+  apply_log_level(*cfg);
+  int workers = cfg->server.workers > 0 ? cfg->server.workers
+                                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  set_stats_slot_count(workers + 1);
+  set_stats_slot(workers);
+  stats_ = std::make_unique<gateway::StatsRegistry>();
+
+  // One listening socket per worker per address (SO_REUSEPORT). The first one resolves a
+  // port 0 so all workers share the same, actual port.
+  std::vector<std::vector<int>> fds(static_cast<size_t>(workers));
+  std::vector<net::Address> bound;
+  for (const auto& requested : cfg->server.listen) {
+    net::Address addr = requested;
+    for (int w = 0; w < workers; ++w) {
+      auto fd = net::listen_tcp(addr, true);
+      if (!fd) {
+        log::error("{}", fd.error().message);
+        return false;
+      }
+      if (w == 0) addr = net::local_address(*fd);
+      fds[static_cast<size_t>(w)].push_back(*fd);
+    }
+    bound.push_back(addr);
+  }
+  std::optional<net::Address> admin_addr;
+  int admin_fd = -1;
+  if (cfg->server.admin) {
+    auto fd = net::listen_tcp(*cfg->server.admin, false, 128);
+    if (!fd) {
+      log::error("admin listener: {}", fd.error().message);
+      return false;
+    }
+    admin_fd = *fd;
+    admin_addr = net::local_address(admin_fd);
+  }
+
+  auto snap = gateway::Snapshot::build(cfg, *stats_, ++generation_);
+  if (!snap) {
+    log::error("{}", snap.error().message);
+    return false;
+  }
+  current_ = *snap;
+  stats_->config_generation.set(static_cast<int64_t>(generation_));
+  stats_->last_reload_ok.set(1);
+
+  // Signals are taken from a signalfd by the main loop; every thread inherits the mask.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (sfd < 0) {
+    log::error("signalfd: {}", strerror(errno));
+    return false;
+  }
+  signals_ = std::make_unique<SignalHandler>(*this, sfd);
+
+  for (int w = 0; w < workers; ++w) {
+    workers_.push_back(std::make_unique<server::Worker>(w, *stats_, current_, fds[static_cast<size_t>(w)],
+                                                        [this](int) { loop_.post([this] { worker_exited(); }); }));
+  }
+  for (auto& w : workers_) w->start();
+  workers_running_ = workers;
+  if (admin_fd >= 0) admin_ = std::make_unique<admin::AdminServer>(loop_, *this, admin_fd);
+  if (options_.watch) {
+    watcher_ = std::make_unique<FileWatcher>(loop_, options_.config_path, [this] {
+      std::string text, err;
+      if (!read_file(options_.config_path, text, err)) {
+        log::warn("config file changed but cannot be read: {}", err);
+        return;
+      }
+      if (text != loaded_text_) reload("file change");
+    });
+  }
+
+  for (const auto& a : bound) log::info("listening on http://{}", a.to_string());
+  if (admin_addr) log::info("admin listening on http://{}", admin_addr->to_string());
+  log::info("portico started: {} worker{}, {} (config generation {})", workers, workers == 1 ? "" : "s",
+            describe(*current_->config), generation_);
+  return true;
+}
+
+admin::ReloadResult Server::reload(const char* trigger) {
+  admin::ReloadResult result;
+  result.generation = generation_;
+  auto fail = [&](std::string errors) {
+    stats_->reloads_failed.add();
+    stats_->last_reload_ok.set(0);
+    log::error("config reload ({}) failed; still serving generation {}:\n{}", trigger, generation_, errors);
+    result.errors = std::move(errors);
+    return result;
+  };
+  if (draining_) return fail("shutting down");
+  std::string text, error;
+  if (!read_file(options_.config_path, text, error)) return fail(error);
+  std::vector<config::Diagnostic> errors;
+  auto cfg = config::load_config_text(text, options_.config_path, errors);
+  if (!cfg) return fail(config::format_diagnostics(errors));
+
+  // Listeners, workers and admin are bound at start-up: keep the running values.
+  const config::Server& running = current_->config->server;
+  auto keep = [&](bool changed, const char* name) {
+    if (changed) log::warn("config reload: {} changed; restart Portico to apply it (keeping the running value)", name);
+  };
+  keep(cfg->server.listen_text != running.listen_text, "server.listen");
+  keep(cfg->server.workers != running.workers, "server.workers");
+  keep(cfg->server.admin_text != running.admin_text, "server.admin");
+  keep(cfg->server.data_dir != running.data_dir, "server.data_dir");
+  cfg->server.listen = running.listen;
+  cfg->server.listen_text = running.listen_text;
+  cfg->server.workers = running.workers;
+  cfg->server.admin = running.admin;
+  cfg->server.admin_text = running.admin_text;
+  cfg->server.data_dir = running.data_dir;
+
+  auto snap = gateway::Snapshot::build(cfg, *stats_, generation_ + 1);
+  if (!snap) return fail(snap.error().message);
+  ++generation_;
+  current_ = *snap;
+  loaded_text_ = std::move(text);
+  for (auto& w : workers_) w->install(current_);
+  apply_log_level(*cfg);
+  stats_->reloads_ok.add();
+  stats_->config_generation.set(static_cast<int64_t>(generation_));
+  stats_->last_reload_ok.set(1);
+  log::info("config reloaded ({}): generation {}, {}", trigger, generation_, describe(*cfg));
+  result.ok = true;
+  result.generation = generation_;
+  return result;
+}
+
+void Server::begin_shutdown() {
+  if (draining_) {
+    log::warn("second shutdown signal: exiting now");
+    std::_Exit(1);
+  }
+  draining_ = true;
+  int64_t timeout = current_->config->server.timeouts.shutdown_ms;
+  log::info("shutting down: no new connections; finishing requests in flight (up to {} ms)", timeout);
+  watcher_.reset();
+  for (auto& w : workers_) w->shutdown(timeout);
+}
+
+void Server::worker_exited() {
+  if (--workers_running_ == 0) loop_.stop();
+}
+
+int Server::run() {
+  if (!start()) return 1;
+  loop_.run();
+  for (auto& w : workers_) w->join();
+  if (admin_) admin_->close_all();
+  log::info("portico stopped");
+  return 0;
+}
+
+int check_config(const std::string& path) {
+  std::vector<config::Diagnostic> errors;
+  auto cfg = config::load_config_file(path, errors);
+  if (!cfg) {
+    fmt::print(stderr, "{}", config::format_diagnostics(errors));
+    fmt::print(stderr, "{}: {} error{}\n", path, errors.size(), errors.size() == 1 ? "" : "s");
+    return 1;
+  }
+  const auto& log = cfg->server.access_log;
+  if (log.enabled && log.path != "stdout" && log.path != "stderr") {
+    namespace fs = std::filesystem;
+    fs::path p(log.path);
+    fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+    bool writable = fs::exists(p) ? access(p.c_str(), W_OK) == 0 : access(dir.c_str(), W_OK) == 0;
+    if (!writable) {
+      fmt::print(stderr, "{}: server.access_log.path: cannot write \"{}\"\n{}: 1 error\n", path, log.path, path);
+      return 1;
+    }
+  }
+  fmt::print("{}: ok ({})\n", path, describe(*cfg));
+  return 0;
+}
+
+}  // namespace portico::app

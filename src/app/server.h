@@ -1,0 +1,63 @@
+// The process: loads the config, binds the listeners, starts the workers and the admin
+// listener, and then runs the main thread's loop, which handles signals (SIGHUP reload,
+// SIGTERM/SIGINT graceful shutdown), config file changes and admin requests.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "admin/admin.h"
+#include "app/file_watcher.h"
+#include "config/config.h"
+#include "gateway/snapshot.h"
+#include "net/event_loop.h"
+#include "server/worker.h"
+
+namespace portico::app {
+
+struct Options {
+  std::string config_path = "portico.yaml";
+  std::string log_level;  // overrides server.log_level when set
+  bool watch = true;      // reload when the config file changes
+};
+
+class Server final : public admin::Backend {
+ public:
+  explicit Server(Options options);
+  ~Server() override;
+
+  // Runs until shut down; returns the process exit code.
+  int run();
+
+  // admin::Backend
+  const std::shared_ptr<const gateway::Snapshot>& current_snapshot() override { return current_; }
+  gateway::StatsRegistry& stats() override { return *stats_; }
+  admin::ReloadResult reload(const char* trigger) override;
+  bool draining() const override { return draining_; }
+
+ private:
+  class SignalHandler;
+  bool start();
+  void apply_log_level(const config::Config& c);
+  void begin_shutdown();
+  void worker_exited();
+
+  Options options_;
+  net::EventLoop loop_;
+  std::unique_ptr<gateway::StatsRegistry> stats_;
+  std::shared_ptr<const gateway::Snapshot> current_;
+  std::string loaded_text_;  // the file as last loaded, to skip reloads that change nothing
+  uint64_t generation_ = 0;
+  std::vector<std::unique_ptr<server::Worker>> workers_;
+  std::unique_ptr<admin::AdminServer> admin_;
+  std::unique_ptr<SignalHandler> signals_;
+  std::unique_ptr<FileWatcher> watcher_;
+  int workers_running_ = 0;
+  bool draining_ = false;
+};
+
+// `portico check FILE`: the same load path as run and reload, without serving.
+int check_config(const std::string& path);
+
+}  // namespace portico::app

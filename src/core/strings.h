@@ -1,0 +1,33 @@
+// Small string helpers shared across modules: ASCII case folding, number parsing,
+// JSON escaping and "did you mean" suggestions for config errors.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace portico {
+
+inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+bool iequals(std::string_view a, std::string_view b);
+std::string to_lower(std::string_view s);
+std::string_view trim(std::string_view s);  // spaces and tabs only (HTTP OWS)
+
+// Strict unsigned decimal: digits only, no sign, no whitespace, no overflow.
+std::optional<uint64_t> parse_u64(std::string_view s);
+
+// Appends s to out as the inside of a JSON string (quotes not included).
+void json_escape(std::string& out, std::string_view s);
+std::string json_quote(std::string_view s);
+
+size_t edit_distance(std::string_view a, std::string_view b);
+// The closest candidate if it is plausibly a misspelling of name, else empty.
+std::string suggest(std::string_view name, const std::vector<std::string>& candidates);
+
+// Splits on a single character; empty pieces are kept.
+std::vector<std::string_view> split(std::string_view s, char sep);
+
+}  // namespace portico

@@ -1,0 +1,55 @@
+// Everything known about one request while it is served: the parsed head, where it is
+// routed, who sent it, the config it pinned on arrival, and what happened (for the
+// access log and metrics). One per connection, reset between requests.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+#include "http/parser.h"
+#include "http/router.h"
+
+namespace portico::gateway {
+
+struct RouteStats;
+class Snapshot;
+
+struct RequestContext {
+  const http::RequestHead* request = nullptr;
+  std::string_view path;       // normalised request path (what routing saw)
+  std::string_view client_ip;  // text of the peer IP
+  std::string_view request_id;
+
+  std::shared_ptr<const Snapshot> snapshot;  // pinned for the whole request
+  const config::Route* route = nullptr;
+  RouteStats* route_stats = nullptr;
+  http::Router::Match match;
+
+  int64_t start_ns = 0;
+  // Outcome, filled as the request is served.
+  int status = 0;
+  uint64_t body_bytes_in = 0;
+  uint64_t body_bytes_out = 0;
+  std::string_view upstream_address;  // endpoint used (owned by its pool), for the access log
+  int64_t upstream_ns = 0;       // time from request sent to response head
+  std::string error;             // why Portico answered with an error, for the access log
+
+  void reset() {
+    request = nullptr;
+    path = client_ip = request_id = {};
+    snapshot.reset();
+    route = nullptr;
+    route_stats = nullptr;
+    start_ns = 0;
+    status = 0;
+    body_bytes_in = body_bytes_out = 0;
+    upstream_address = {};
+    upstream_ns = 0;
+    error.clear();
+  }
+};
+
+}  // namespace portico::gateway

@@ -1,0 +1,45 @@
+#include "gateway/snapshot.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace portico::gateway {
+
+Result<std::shared_ptr<LogFile>> LogFile::open(const std::string& path) {
+  if (path == "stdout") return std::shared_ptr<LogFile>(new LogFile(STDOUT_FILENO, path, false));
+  if (path == "stderr") return std::shared_ptr<LogFile>(new LogFile(STDERR_FILENO, path, false));
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return Error{fmt::format("cannot open access log \"{}\": {}", path, strerror(errno))};
+  return std::shared_ptr<LogFile>(new LogFile(fd, path, true));
+}
+
+LogFile::~LogFile() {
+  if (owned_) close(fd_);
+}
+
+Result<std::shared_ptr<const Snapshot>> Snapshot::build(std::shared_ptr<const config::Config> config,
+                                                        StatsRegistry& stats, uint64_t generation) {
+  auto s = std::make_shared<Snapshot>();
+  s->generation = generation;
+  for (const auto& r : config->routes) s->route_stats.push_back(stats.route(r.name));
+  s->unmatched_stats = stats.route("(unmatched)");
+  for (const auto& u : config->upstreams) {
+    std::vector<EndpointStats*> eps;
+    for (const auto& e : u.endpoints) eps.push_back(stats.endpoint(u.name, e.address.to_string()));
+    s->endpoint_stats.push_back(std::move(eps));
+  }
+  if (config->server.access_log.enabled) {
+    auto f = LogFile::open(config->server.access_log.path);
+    if (!f) return f.error();
+    s->access_log = *f;
+  }
+  s->config = std::move(config);
+  return std::shared_ptr<const Snapshot>(std::move(s));
+}
+
+}  // namespace portico::gateway

@@ -1,0 +1,261 @@
+#include "server/worker.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/strings.h"
+#include "gateway/builtin.h"
+#include "net/socket.h"
+#include "proxy/proxy.h"
+
+namespace portico::server {
+
+// ---- access log ----
+
+void AccessLogWriter::write(const std::shared_ptr<gateway::LogFile>& file, const gateway::RequestContext& ctx) {
+  if (file_ != file) {
+    flush();
+    file_ = file;
+  }
+  char time[64];
+  format_iso8601_ms(wall_ms(), time);
+  const http::RequestHead* req = ctx.request;
+  double ms = static_cast<double>(monotonic_ns() - ctx.start_ns) / 1e6;
+  std::string& b = buffer_;
+  b += "{\"time\":\"";
+  b += time;
+  b += "\",\"request_id\":";
+  b += json_quote(ctx.request_id);
+  b += ",\"client\":";
+  b += json_quote(ctx.client_ip);
+  if (req != nullptr) {
+    b += ",\"method\":";
+    b += json_quote(req->method);
+    b += ",\"host\":";
+    b += json_quote(req->host);
+    b += ",\"target\":";
+    b += json_quote(req->target);
+  }
+  fmt::format_to(std::back_inserter(b), ",\"status\":{},\"duration_ms\":{:.3f}", ctx.status, ms);
+  if (ctx.route != nullptr) {
+    b += ",\"route\":";
+    b += json_quote(ctx.route->name);
+  }
+  if (!ctx.upstream_address.empty()) {
+    b += ",\"upstream\":";
+    b += json_quote(ctx.upstream_address);
+    fmt::format_to(std::back_inserter(b), ",\"upstream_ms\":{:.3f}", static_cast<double>(ctx.upstream_ns) / 1e6);
+  }
+  fmt::format_to(std::back_inserter(b), ",\"bytes_in\":{},\"bytes_out\":{}", ctx.body_bytes_in, ctx.body_bytes_out);
+  if (!ctx.error.empty()) {
+    b += ",\"error\":";
+    b += json_quote(ctx.error);
+  }
+  b += "}\n";
+  if (buffer_.size() > 64 * 1024) flush();
+  else loop_.request_flush(this);
+}
+
+void AccessLogWriter::flush() {
+  if (buffer_.empty() || !file_) return;
+  size_t off = 0;
+  while (off < buffer_.size()) {
+    ssize_t n = ::write(file_->fd(), buffer_.data() + off, buffer_.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // a full disk or closed pipe must not stop the proxy
+    off += static_cast<size_t>(n);
+  }
+  buffer_.clear();
+}
+
+// ---- listener ----
+
+Listener::Listener(net::EventLoop& loop, int fd, OnAccept on_accept)
+    : loop_(loop), fd_(fd), on_accept_(std::move(on_accept)), retry_(loop, [this] { accept_some(); }) {
+  loop_.watch(fd_, this, 0x001 | (1u << 31));  // EPOLLIN | EPOLLET
+}
+
+Listener::~Listener() { close(); }
+
+void Listener::close() {
+  if (fd_ < 0) return;
+  loop_.unwatch(fd_);
+  ::close(fd_);
+  fd_ = -1;
+  retry_.cancel();
+}
+
+void Listener::on_io(uint32_t) { accept_some(); }
+
+void Listener::accept_some() {
+  // A bounded batch per call keeps one busy listener from starving the loop; the rest
+  // is picked up after this iteration (edge-triggered: no new event would come).
+  for (int i = 0; i < 128 && fd_ >= 0; ++i) {
+    sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    int fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      on_accept_(fd, peer);
+      continue;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+    if (errno == EINTR || errno == ECONNABORTED) continue;
+    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+      log::warn("accept: {} (retrying in 100ms)", strerror(errno));
+      retry_.arm_after_ms(100);
+      return;
+    }
+    log::error("accept: {}", strerror(errno));
+    return;
+  }
+  loop_.defer([this] { accept_some(); });
+}
+
+// ---- worker ----
+
+Worker::Worker(int index, gateway::StatsRegistry& stats, std::shared_ptr<const gateway::Snapshot> snapshot,
+               std::vector<int> listen_fds, std::function<void(int)> on_exit)
+    : index_(index),
+      stats_(stats),
+      pools_(loop_),
+      access_log_(loop_),
+      shutdown_timer_(loop_, [this] {
+        log::warn("worker {}: shutdown timeout, closing {} connections", index_, connection_count_);
+        while (connections_ != nullptr) connections_->close_now_for_shutdown();
+      }),
+      on_exit_(std::move(on_exit)) {
+  apply(std::move(snapshot));
+  for (int fd : listen_fds) {
+    listeners_.push_back(std::make_unique<Listener>(loop_, fd, [this](int cfd, const sockaddr_storage& peer) {
+      accept(cfd, peer);
+    }));
+  }
+}
+
+Worker::~Worker() {
+  join();
+  while (connections_ != nullptr) connections_->close_now_for_shutdown();
+}
+
+void Worker::start() {
+  thread_ = std::thread([this] {
+    set_stats_slot(index_);
+    loop_.run();
+    listeners_.clear();
+    pools_.close_idle();
+    access_log_.flush();
+    if (on_exit_) on_exit_(index_);
+  });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::install(std::shared_ptr<const gateway::Snapshot> snapshot) {
+  loop_.post([this, s = std::move(snapshot)]() mutable { apply(std::move(s)); });
+}
+
+void Worker::shutdown(int64_t timeout_ms) {
+  loop_.post([this, timeout_ms] { begin_shutdown(timeout_ms); });
+}
+
+void Worker::apply(std::shared_ptr<const gateway::Snapshot> snapshot) {
+  snapshot_ = std::move(snapshot);
+  const config::Config& cfg = *snapshot_->config;
+  upstreams_.clear();
+  upstreams_.resize(cfg.upstreams.size());
+  for (size_t u = 0; u < cfg.upstreams.size(); ++u) {
+    const config::Upstream& up = cfg.upstreams[u];
+    upstreams_[u].config = &up;
+    upstreams_[u].next = static_cast<uint32_t>(index_);  // workers start at different endpoints
+    for (size_t e = 0; e < up.endpoints.size(); ++e) {
+      upstreams_[u].endpoints.push_back(pools_.get(up.name, up.endpoints[e].address, snapshot_->endpoint_stats[u][e]));
+    }
+  }
+}
+
+void Worker::accept(int fd, const sockaddr_storage& peer) {
+  if (shutting_down_) {
+    ::close(fd);
+    return;
+  }
+  net::set_nodelay(fd);
+  auto* c = new Connection(loop_, fd, peer, *this);
+  stats_.server.local().accepted.add();
+  c->start();
+}
+
+std::unique_ptr<gateway::Handler> Worker::dispatch(gateway::Downstream& ds, gateway::RequestContext& ctx) {
+  const gateway::Snapshot& snap = *ctx.snapshot;
+  const config::Config& cfg = *snap.config;
+  const http::RequestHead& req = *ctx.request;
+  if (!cfg.router.match(req.host, req.method, ctx.path, ctx.match)) {
+    ctx.route_stats = snap.unmatched_stats;
+    if (ctx.match.method_not_allowed) {
+      ds.send_error(405, fmt::format("method {} is not allowed for {}", req.method, ctx.path),
+                    fmt::format("Allow: {}\r\n", ctx.match.allow));
+    } else {
+      ds.send_error(404, fmt::format("no route for {} {}", req.method, ctx.path));
+    }
+    return nullptr;
+  }
+  size_t index = static_cast<size_t>(ctx.match.route);
+  ctx.route = &cfg.routes[index];
+  ctx.route_stats = snap.route_stats[index];
+  switch (ctx.route->kind) {
+    case config::Route::Kind::kUpstream:
+      return proxy::make_proxy_handler(ds, ctx, upstreams_[static_cast<size_t>(ctx.route->upstream)]);
+    case config::Route::Kind::kRespond:
+      return gateway::make_respond_handler(ds, ctx.route->respond);
+    case config::Route::Kind::kEcho:
+      return gateway::make_echo_handler(ds, ctx);
+  }
+  return nullptr;
+}
+
+void Worker::request_done(const gateway::RequestContext& ctx) {
+  if (ctx.route_stats != nullptr) {
+    ctx.route_stats->counters.local().record(ctx.status, monotonic_ns() - ctx.start_ns);
+  }
+  if (ctx.snapshot && ctx.snapshot->access_log) access_log_.write(ctx.snapshot->access_log, ctx);
+}
+
+void Worker::connection_opened(Connection* c) {
+  c->next = connections_;
+  if (connections_) connections_->prev = c;
+  connections_ = c;
+  ++connection_count_;
+  stats_.server.local().connections.inc();
+}
+
+void Worker::connection_closed(Connection* c) {
+  if (c->prev) c->prev->next = c->next;
+  else connections_ = c->next;
+  if (c->next) c->next->prev = c->prev;
+  c->prev = c->next = nullptr;
+  --connection_count_;
+  stats_.server.local().connections.dec();
+  if (shutting_down_ && connection_count_ == 0) loop_.stop();
+}
+
+void Worker::begin_shutdown(int64_t timeout_ms) {
+  shutting_down_ = true;
+  for (auto& l : listeners_) l->close();
+  pools_.close_idle();
+  for (Connection* c = connections_; c != nullptr; c = c->next) c->drain();
+  if (connection_count_ == 0) {
+    loop_.stop();
+    return;
+  }
+  shutdown_timer_.arm_after_ms(timeout_ms);
+}
+
+}  // namespace portico::server

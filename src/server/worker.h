@@ -1,0 +1,91 @@
+// A worker thread: its own event loop, its own SO_REUSEPORT listening sockets, its own
+// connections and upstream pools. It routes each request to a terminal (dispatch), and
+// keeps metrics and the access log for what it served. Other threads reach it only
+// through post(): a new config snapshot, or the order to drain and stop.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gateway/snapshot.h"
+#include "net/event_loop.h"
+#include "server/connection.h"
+#include "upstream/pool.h"
+
+namespace portico::server {
+
+// Buffers access-log lines and writes them once per loop iteration.
+class AccessLogWriter final : public net::Flushable {
+ public:
+  explicit AccessLogWriter(net::EventLoop& loop) : loop_(loop) {}
+  ~AccessLogWriter() override { flush(); }
+  void write(const std::shared_ptr<gateway::LogFile>& file, const gateway::RequestContext& ctx);
+  void flush() override;
+
+ private:
+  net::EventLoop& loop_;
+  std::shared_ptr<gateway::LogFile> file_;
+  std::string buffer_;
+};
+
+class Listener final : public net::IoHandler {
+ public:
+  using OnAccept = std::function<void(int fd, const sockaddr_storage& peer)>;
+  Listener(net::EventLoop& loop, int fd, OnAccept on_accept);
+  ~Listener() override;
+  void on_io(uint32_t events) override;
+  void close();
+
+ private:
+  void accept_some();
+  net::EventLoop& loop_;
+  int fd_;
+  OnAccept on_accept_;
+  net::Timer retry_;
+};
+
+class Worker final : public Dispatcher {
+ public:
+  Worker(int index, gateway::StatsRegistry& stats, std::shared_ptr<const gateway::Snapshot> snapshot,
+         std::vector<int> listen_fds, std::function<void(int)> on_exit);
+  ~Worker() override;
+
+  void start();
+  void join();
+  // Thread-safe.
+  void install(std::shared_ptr<const gateway::Snapshot> snapshot);
+  void shutdown(int64_t timeout_ms);
+
+  // Dispatcher
+  const std::shared_ptr<const gateway::Snapshot>& current_snapshot() override { return snapshot_; }
+  std::unique_ptr<gateway::Handler> dispatch(gateway::Downstream& ds, gateway::RequestContext& ctx) override;
+  void request_done(const gateway::RequestContext& ctx) override;
+  gateway::ServerCounters& counters() override { return stats_.server.local(); }
+  void connection_opened(Connection* c) override;
+  void connection_closed(Connection* c) override;
+
+ private:
+  void apply(std::shared_ptr<const gateway::Snapshot> snapshot);
+  void begin_shutdown(int64_t timeout_ms);
+  void accept(int fd, const sockaddr_storage& peer);
+
+  int index_;
+  gateway::StatsRegistry& stats_;
+  net::EventLoop loop_;
+  upstream::PoolSet pools_;
+  std::shared_ptr<const gateway::Snapshot> snapshot_;
+  std::vector<upstream::UpstreamRuntime> upstreams_;  // by upstream index in snapshot_
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  AccessLogWriter access_log_;
+  Connection* connections_ = nullptr;
+  size_t connection_count_ = 0;
+  bool shutting_down_ = false;
+  net::Timer shutdown_timer_;
+  std::function<void(int)> on_exit_;
+  std::thread thread_;
+};
+
+}  // namespace portico::server

@@ -1,0 +1,211 @@
+#include "upstream/pool.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace portico::upstream {
+
+// ---- UpstreamConnection ----
+
+UpstreamConnection::UpstreamConnection(EndpointPool& pool, int fd)
+    : pool_(pool), fd_(fd), idle_timer_(pool.loop(), [this] { pool_.close(this); }) {}
+
+UpstreamConnection::~UpstreamConnection() {
+  if (state_ != State::kClosed) ::close(fd_);
+}
+
+void UpstreamConnection::on_io(uint32_t events) {
+  if (state_ == State::kClosed) return;
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readable_ = true;
+  if (events & EPOLLRDHUP) rdhup_ = true;
+  if (state_ == State::kIdle) {
+    // An idle connection has nothing to say: data, EOF or an error all retire it.
+    if (readable_) pool_.close(this);
+    return;
+  }
+  if (user_ != nullptr) user_->on_upstream_io(events);
+}
+
+UpstreamConnection::ReadResult UpstreamConnection::read(size_t max_buffer) {
+  if (!in_.prepare(4096, max_buffer)) return ReadResult::kAgain;  // buffer full
+  while (true) {
+    size_t room = in_.writable();
+    ssize_t n = ::recv(fd_, in_.write_ptr(), room, 0);
+    if (n > 0) {
+      in_.commit(static_cast<size_t>(n));
+      // A short read drained the socket, unless a FIN is known to follow the data.
+      if (static_cast<size_t>(n) < room && !rdhup_) readable_ = false;
+      return ReadResult::kData;
+    }
+    if (n == 0) {
+      readable_ = false;
+      return ReadResult::kEof;
+    }
+    if (errno == EINTR) continue;
+    readable_ = false;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return ReadResult::kAgain;
+    return ReadResult::kError;
+  }
+}
+
+bool UpstreamConnection::write(const iovec* iov, int count) {
+  if (pending() == 0) {
+    ssize_t n = net::send_iov(fd_, iov, count);
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return false;
+      n = 0;
+    }
+    size_t sent = static_cast<size_t>(n);
+    out_.clear();
+    out_pos_ = 0;
+    for (int i = 0; i < count; ++i) {
+      if (sent >= iov[i].iov_len) {
+        sent -= iov[i].iov_len;
+        continue;
+      }
+      out_.append(static_cast<const char*>(iov[i].iov_base) + sent, iov[i].iov_len - sent);
+      sent = 0;
+    }
+    return true;
+  }
+  for (int i = 0; i < count; ++i) out_.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+  return flush();
+}
+
+bool UpstreamConnection::write(std::string_view data) {
+  iovec iov{const_cast<char*>(data.data()), data.size()};
+  return write(&iov, 1);
+}
+
+bool UpstreamConnection::flush() {
+  while (out_pos_ < out_.size()) {
+    ssize_t n = ::send(fd_, out_.data() + out_pos_, out_.size() - out_pos_, MSG_NOSIGNAL);
+    if (n > 0) {
+      out_pos_ += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    return false;
+  }
+  out_.clear();
+  out_pos_ = 0;
+  return true;
+}
+
+// ---- EndpointPool ----
+
+EndpointPool::EndpointPool(net::EventLoop& loop, const net::Address& address, gateway::EndpointStats* stats)
+    : loop_(loop), address_(address), address_text_(address.to_string()), stats_(stats) {}
+
+EndpointPool::~EndpointPool() {
+  while (idle_head_ != nullptr) {
+    UpstreamConnection* c = idle_head_;
+    unlink_idle(c);
+    c->state_ = UpstreamConnection::State::kClosed;
+    ::close(c->fd_);
+    delete c;
+  }
+}
+
+void EndpointPool::unlink_idle(UpstreamConnection* c) {
+  if (c->prev) c->prev->next = c->next;
+  else idle_head_ = c->next;
+  if (c->next) c->next->prev = c->prev;
+  c->prev = c->next = nullptr;
+  --idle_count_;
+  counters().idle.dec();
+}
+
+UpstreamConnection* EndpointPool::take_idle() {
+  UpstreamConnection* c = idle_head_;
+  if (c == nullptr) return nullptr;
+  unlink_idle(c);
+  c->idle_timer_.cancel();
+  c->state_ = UpstreamConnection::State::kActive;
+  counters().active.inc();
+  return c;
+}
+
+UpstreamConnection* EndpointPool::connect(ConnectionUser* user, std::string& error) {
+  auto fd = net::connect_tcp(address_);
+  counters().connects.add();
+  if (!fd) {
+    counters().connect_failures.add();
+    error = fd.error().message;
+    return nullptr;
+  }
+  auto* c = new UpstreamConnection(*this, *fd);
+  c->user_ = user;
+  c->state_ = UpstreamConnection::State::kActive;
+  if (!loop_.watch(*fd, c)) {
+    error = strerror(errno);
+    c->state_ = UpstreamConnection::State::kClosed;
+    ::close(*fd);
+    delete c;
+    counters().connect_failures.add();
+    return nullptr;
+  }
+  counters().active.inc();
+  return c;
+}
+
+void EndpointPool::mark_request(UpstreamConnection* c) {
+  ++c->requests_;
+  counters().requests.add();
+  if (c->requests_ > 1) counters().reused.add();
+}
+
+void EndpointPool::release(UpstreamConnection* c, bool reusable, const config::Pool& settings) {
+  if (!reusable || c->rdhup_ || c->pending() != 0 || !c->in_.empty() || idle_count_ >= settings.max_idle) {
+    close(c);
+    return;
+  }
+  counters().active.dec();
+  c->user_ = nullptr;
+  c->state_ = UpstreamConnection::State::kIdle;
+  c->in_.release();
+  c->next = idle_head_;
+  if (idle_head_) idle_head_->prev = c;
+  idle_head_ = c;
+  ++idle_count_;
+  counters().idle.inc();
+  c->idle_timer_.arm_after_ms(settings.idle_timeout_ms);
+}
+
+void EndpointPool::close(UpstreamConnection* c) {
+  if (c->state_ == UpstreamConnection::State::kClosed) return;
+  if (c->state_ == UpstreamConnection::State::kIdle) unlink_idle(c);
+  else counters().active.dec();
+  c->state_ = UpstreamConnection::State::kClosed;
+  c->user_ = nullptr;
+  c->idle_timer_.cancel();
+  ::close(c->fd_);
+  c->in_.release();
+  loop_.release(c);
+}
+
+// ---- PoolSet ----
+
+EndpointPool* PoolSet::get(const std::string& upstream, const net::Address& address,
+                           gateway::EndpointStats* stats) {
+  std::string key = upstream + '|' + address.to_string();
+  auto it = pools_.find(key);
+  if (it != pools_.end()) return it->second.get();
+  auto pool = std::make_unique<EndpointPool>(loop_, address, stats);
+  EndpointPool* p = pool.get();
+  pools_.emplace(std::move(key), std::move(pool));
+  return p;
+}
+
+void PoolSet::close_idle() {
+  for (auto& [key, pool] : pools_) {
+    while (UpstreamConnection* c = pool->take_idle()) pool->close(c);
+  }
+}
+
+}  // namespace portico::upstream

@@ -1,0 +1,136 @@
+// Upstream connections and the per-worker pools that keep them alive between requests.
+//
+// Each worker has its own pool per endpoint address (no locks, no cross-thread handoff).
+// Pools keep every connection that finished a request cleanly, up to max_idle, most
+// recently used first; a pool smaller than the number of requests in flight would close
+// and reopen connections on every burst. An idle connection closes on its idle timeout
+// or as soon as the upstream closes it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.h"
+#include "core/buffer.h"
+#include "gateway/stats.h"
+#include "net/event_loop.h"
+#include "net/socket.h"
+
+namespace portico::upstream {
+
+class EndpointPool;
+
+// The user of an active connection (the proxy) receives its socket events.
+class ConnectionUser {
+ public:
+  virtual ~ConnectionUser() = default;
+  virtual void on_upstream_io(uint32_t events) = 0;
+};
+
+class UpstreamConnection final : public net::IoHandler {
+ public:
+  enum class ReadResult { kData, kAgain, kEof, kError };
+
+  UpstreamConnection(EndpointPool& pool, int fd);
+  ~UpstreamConnection() override;
+
+  void on_io(uint32_t events) override;
+
+  int fd() const { return fd_; }
+  EndpointPool& pool() { return pool_; }
+  bool reused() const { return requests_ > 1; }
+  void set_user(ConnectionUser* user) { user_ = user; }
+
+  // Reading: appends to in(); max_buffer bounds how much is buffered.
+  Buffer& in() { return in_; }
+  ReadResult read(size_t max_buffer);
+  bool maybe_readable() const { return readable_; }
+
+  // Writing: sends what it can, keeps the rest; false on a socket error.
+  bool write(const iovec* iov, int count);
+  bool write(std::string_view data);
+  bool flush();
+  size_t pending() const { return out_.size() - out_pos_; }
+  std::string& out() { return out_; }  // for building a request head before flush()
+
+  // Pool bookkeeping.
+  UpstreamConnection* prev = nullptr;
+  UpstreamConnection* next = nullptr;
+
+ private:
+  friend class EndpointPool;
+  enum class State : uint8_t { kConnecting, kActive, kIdle, kClosed };
+
+  EndpointPool& pool_;
+  int fd_;
+  State state_ = State::kConnecting;
+  ConnectionUser* user_ = nullptr;
+  Buffer in_;
+  std::string out_;
+  size_t out_pos_ = 0;
+  bool readable_ = false;
+  bool rdhup_ = false;
+  uint64_t requests_ = 0;
+  net::Timer idle_timer_;
+};
+
+class EndpointPool {
+ public:
+  EndpointPool(net::EventLoop& loop, const net::Address& address, gateway::EndpointStats* stats);
+  ~EndpointPool();
+
+  // A pooled connection, most recently used first, or nullptr. It starts a request.
+  UpstreamConnection* take_idle();
+  // A new connection with connect() in progress, or nullptr with error set.
+  UpstreamConnection* connect(ConnectionUser* user, std::string& error);
+  // After connect() completed, or before a request on a pooled connection.
+  void mark_request(UpstreamConnection* c);
+  // Back from a request: pooled if reusable and there is room, else closed.
+  void release(UpstreamConnection* c, bool reusable, const config::Pool& settings);
+  void close(UpstreamConnection* c);
+
+  net::EventLoop& loop() { return loop_; }
+  const net::Address& address() const { return address_; }
+  const std::string& address_text() const { return address_text_; }
+  gateway::EndpointCounters& counters() { return stats_->counters.local(); }
+  size_t idle_count() const { return idle_count_; }
+
+ private:
+  friend class UpstreamConnection;
+  void unlink_idle(UpstreamConnection* c);
+
+  net::EventLoop& loop_;
+  net::Address address_;
+  std::string address_text_;
+  gateway::EndpointStats* stats_;
+  UpstreamConnection* idle_head_ = nullptr;  // most recently used
+  size_t idle_count_ = 0;
+};
+
+// All of one worker's pools, keyed by upstream name and endpoint address (so each
+// upstream's metrics stay its own); pools outlive config snapshots.
+class PoolSet {
+ public:
+  explicit PoolSet(net::EventLoop& loop) : loop_(loop) {}
+  EndpointPool* get(const std::string& upstream, const net::Address& address,
+                    gateway::EndpointStats* stats);
+  void close_idle();  // shutdown
+
+ private:
+  net::EventLoop& loop_;
+  std::unordered_map<std::string, std::unique_ptr<EndpointPool>> pools_;
+};
+
+// One worker's view of one upstream under the current snapshot.
+struct UpstreamRuntime {
+  const config::Upstream* config = nullptr;
+  std::vector<EndpointPool*> endpoints;
+  uint32_t next = 0;
+
+  EndpointPool* pick() { return endpoints[next++ % endpoints.size()]; }
+};
+
+}  // namespace portico::upstream
