@@ -39,7 +39,8 @@ std::string describe(const config::Config& c) {
 
 }  // namespace
 
-// SIGHUP reloads; SIGTERM and SIGINT shut down gracefully (a second one exits at once).
+// SIGHUP reloads; SIGTERM and SIGINT shut down gracefully. A second SIGINT (Ctrl-C
+// twice) exits at once; a repeated SIGTERM is ignored, as orchestrators may resend it.
 class Server::SignalHandler final : public net::IoHandler {
  public:
   SignalHandler(Server& server, int fd) : server_(server), fd_(fd) { server_.loop_.watch(fd_, this, 0x001); }
@@ -53,8 +54,7 @@ class Server::SignalHandler final : public net::IoHandler {
       if (info.ssi_signo == SIGHUP) {
         server_.reload("SIGHUP");
       } else {
-        log::info("received {}", info.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
-        server_.begin_shutdown();
+        server_.begin_shutdown(info.ssi_signo == SIGINT);
       }
     }
   }
@@ -226,9 +226,11 @@ admin::ReloadResult Server::reload(const char* trigger) {
   return result;
 }
 
-void Server::begin_shutdown() {
+void Server::begin_shutdown(bool interactive) {
+  log::info("received {}", interactive ? "SIGINT" : "SIGTERM");
   if (draining_) {
-    log::warn("second shutdown signal: exiting now");
+    if (!interactive) return;
+    log::warn("second interrupt: exiting now without waiting for requests in flight");
     std::_Exit(1);
   }
   draining_ = true;

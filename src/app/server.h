@@ -40,7 +40,7 @@ class Server final : public admin::Backend {
   class SignalHandler;
   bool start();
   void apply_log_level(const config::Config& c);
-  void begin_shutdown();
+  void begin_shutdown(bool interactive);
   void worker_exited();
 
   Options options_;

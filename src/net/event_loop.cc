@@ -118,9 +118,10 @@ void EventLoop::run_end_of_iteration() {
   // Deferred tasks may defer more work or request flushes; run until quiet.
   while (!deferred_.empty() || !flushes_.empty()) {
     while (!deferred_.empty()) {
-      std::vector<std::function<void()>> tasks;
-      tasks.swap(deferred_);
-      for (auto& t : tasks) t();
+      // Swap into a kept vector so neither allocates in steady state.
+      running_.swap(deferred_);
+      for (auto& t : running_) t();
+      running_.clear();
     }
     for (size_t i = 0; i < flushes_.size(); ++i) {
       Flushable* f = flushes_[i];

@@ -108,6 +108,7 @@ class EventLoop {
   int64_t now_ms_ = 0;
   std::vector<Timer*> heap_;
   std::vector<std::function<void()>> deferred_;
+  std::vector<std::function<void()>> running_;
   std::vector<Flushable*> flushes_;
   std::vector<std::unique_ptr<IoHandler>> released_;
   std::mutex posted_mu_;

@@ -177,7 +177,12 @@ class ProxyHandler final : public gateway::Handler, public upstream::ConnectionU
       }
       if (phase_ != Phase::kExchanging || downstream_paused_) return;
       if (!conn_->maybe_readable()) return;
-      switch (conn_->read(head_received_ ? kMaxBodyBuffer : kResponseLimits.max_header_bytes + 8192)) {
+      size_t min_free = 4096;
+      if (head_received_ && resp_.framing == http::Framing::kLength && resp_remaining_ > min_free) {
+        min_free = static_cast<size_t>(std::min<uint64_t>(resp_remaining_, kMaxBodyBuffer));
+      }
+      size_t max = head_received_ ? kMaxBodyBuffer : kResponseLimits.max_header_bytes + 8192;
+      switch (conn_->read(min_free, max)) {
         case upstream::UpstreamConnection::ReadResult::kData:
           timer_.arm_after_ms(response_timeout_ms());
           break;

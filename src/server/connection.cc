@@ -148,14 +148,17 @@ void Connection::step() {
     switch (state_) {
       case State::kReadingHead: {
         if (in_.empty()) {
+          // Closing here must not drop answers still waiting for the end-of-iteration
+          // flush (pipelined requests followed by the client's FIN).
           if (draining_) {
-            close_now();
+            close_after_flush();
             return;
           }
           fill();
           if (in_.empty()) {
             if (peer_closed_ || reset_) {
-              close_now();
+              if (reset_) close_now();
+              else close_after_flush();
               return;
             }
             in_.release_if_empty();
@@ -170,7 +173,8 @@ void Connection::step() {
         auto r = http::parse_request(in_.readable(), limits, head_, err);
         if (r == http::ParseResult::kIncomplete) {
           if (fill() > 0) continue;
-          if (peer_closed_ || reset_) close_now();  // the client gave up mid-head
+          if (reset_) close_now();
+          else if (peer_closed_) close_after_flush();  // the client gave up mid-head
           return;
         }
         if (r == http::ParseResult::kError) {
@@ -296,9 +300,17 @@ void Connection::feed_body() {
       return;
     }
     if (in_.empty() && fill() == 0 && in_.empty()) {
-      if (peer_closed_ || reset_) {
-        ctx_.error = "client closed the connection during the request body";
+      if (reset_) {
+        ctx_.error = "client reset the connection during the request body";
         close_now();
+      } else if (peer_closed_) {
+        // Abandon this request, but still deliver answers to earlier pipelined ones.
+        ctx_.error = "client closed the connection during the request body";
+        ctx_.status = 499;
+        drop_handler();
+        dispatcher_.request_done(ctx_);
+        ctx_.reset();
+        close_after_flush();
       } else {
         read_timer_.arm_after_ms(settings().timeouts.body_ms);
       }

@@ -30,8 +30,8 @@ void UpstreamConnection::on_io(uint32_t events) {
   if (user_ != nullptr) user_->on_upstream_io(events);
 }
 
-UpstreamConnection::ReadResult UpstreamConnection::read(size_t max_buffer) {
-  if (!in_.prepare(4096, max_buffer)) return ReadResult::kAgain;  // buffer full
+UpstreamConnection::ReadResult UpstreamConnection::read(size_t min_free, size_t max_buffer) {
+  if (!in_.prepare(min_free, max_buffer)) return ReadResult::kAgain;  // buffer full
   while (true) {
     size_t room = in_.writable();
     ssize_t n = ::recv(fd_, in_.write_ptr(), room, 0);

@@ -44,9 +44,10 @@ class UpstreamConnection final : public net::IoHandler {
   bool reused() const { return requests_ > 1; }
   void set_user(ConnectionUser* user) { user_ = user; }
 
-  // Reading: appends to in(); max_buffer bounds how much is buffered.
+  // Reading: appends to in(), making room for at least min_free bytes (so a large
+  // body moves in few big reads) without buffering more than max_buffer.
   Buffer& in() { return in_; }
-  ReadResult read(size_t max_buffer);
+  ReadResult read(size_t min_free, size_t max_buffer);
   bool maybe_readable() const { return readable_; }
 
   // Writing: sends what it can, keeps the rest; false on a socket error.
