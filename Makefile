@@ -4,7 +4,7 @@
 # Others: make build | make bench | make fuzz | make clean
 
 JOBS ?= $(shell nproc)
-BUILD_TYPE ?= RelWithDebInfo
+BUILD_TYPE ?= Release
 RELEASE_DIR := build/release
 ASAN_DIR := build/asan
 FUZZ_DIR := build/fuzz

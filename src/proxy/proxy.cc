@@ -173,16 +173,35 @@ class ProxyHandler final : public gateway::Handler, public upstream::ConnectionU
       if (!head_received_) {
         if (!conn_->in().empty() && parse_head()) continue;
       } else if (!conn_->in().empty()) {
-        forward_body();
+        if (!coalesced_ && resp_.framing == http::Framing::kLength && conn_->in().size() < resp_remaining_ &&
+            conn_->maybe_readable()) {
+          // Read once more before the first write, so the head and a body of up to
+          // 64 KiB usually leave in one write.
+          coalesced_ = true;
+        } else {
+          forward_body();
+        }
       }
       if (phase_ != Phase::kExchanging || downstream_paused_) return;
       if (!conn_->maybe_readable()) return;
-      size_t min_free = 4096;
-      if (head_received_ && resp_.framing == http::Framing::kLength && resp_remaining_ > min_free) {
-        min_free = static_cast<size_t>(std::min<uint64_t>(resp_remaining_, kMaxBodyBuffer));
-      }
+      // Room for the rest of a known-length body (up to the buffer cap), so a large body
+      // moves in few reads; 4 KiB otherwise.
       size_t max = head_received_ ? kMaxBodyBuffer : kResponseLimits.max_header_bytes + 8192;
+      size_t buffered = conn_->in().size();
+      size_t min_free = 4096;
+      if (head_received_ && resp_.framing == http::Framing::kLength && resp_remaining_ > buffered) {
+        min_free = static_cast<size_t>(std::min<uint64_t>(resp_remaining_ - buffered, max - buffered));
+      }
       switch (conn_->read(min_free, max)) {
+        case upstream::UpstreamConnection::ReadResult::kFull:
+          // Nothing more fits: forward what is buffered first (never wait for an event
+          // that edge-triggered epoll will not send again).
+          if (!head_received_) {
+            fail(502, fmt::format("response head from upstream \"{}\" too large", up_.name));
+            return;
+          }
+          forward_body();
+          break;
         case upstream::UpstreamConnection::ReadResult::kData:
           timer_.arm_after_ms(response_timeout_ms());
           break;
@@ -426,6 +445,7 @@ class ProxyHandler final : public gateway::Handler, public upstream::ConnectionU
   bool request_sent_ = false;
   bool body_paused_ = false;
   bool downstream_paused_ = false;
+  bool coalesced_ = false;
 };
 
 }  // namespace

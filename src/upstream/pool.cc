@@ -31,7 +31,7 @@ void UpstreamConnection::on_io(uint32_t events) {
 }
 
 UpstreamConnection::ReadResult UpstreamConnection::read(size_t min_free, size_t max_buffer) {
-  if (!in_.prepare(min_free, max_buffer)) return ReadResult::kAgain;  // buffer full
+  if (min_free == 0 || !in_.prepare(min_free, max_buffer)) return ReadResult::kFull;
   while (true) {
     size_t room = in_.writable();
     ssize_t n = ::recv(fd_, in_.write_ptr(), room, 0);

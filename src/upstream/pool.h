@@ -32,7 +32,7 @@ class ConnectionUser {
 
 class UpstreamConnection final : public net::IoHandler {
  public:
-  enum class ReadResult { kData, kAgain, kEof, kError };
+  enum class ReadResult { kData, kAgain, kFull, kEof, kError };
 
   UpstreamConnection(EndpointPool& pool, int fd);
   ~UpstreamConnection() override;

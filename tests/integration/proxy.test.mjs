@@ -9,6 +9,9 @@ import { Portico, startNginx, startUpstream, request, raw, parseResponses, readB
 
 const SMALL = '{"message":"hello"}';
 const BIG = crypto.randomBytes(256 * 1024);
+// Sizes around the 16 KiB read block and the 64 KiB body buffer.
+const SIZES = [1, 4095, 16383, 16384, 16385, 32768, 65535, 65536, 65537, 131072, 1000000];
+const SIZED = Object.fromEntries(SIZES.map((n) => [`size/${n}.bin`, crypto.randomBytes(n)]));
 const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
 
 let nginx, node, portico, deadPort;
@@ -16,7 +19,7 @@ const seen = [];  // requests the node upstream received: {method, url, headers,
 
 before(async () => {
   nginx = await startNginx({
-    files: { 'small.json': SMALL, 'big.bin': BIG, 'dir/file.txt': 'in a dir' },
+    files: { 'small.json': SMALL, 'big.bin': BIG, 'dir/file.txt': 'in a dir', ...SIZED },
     locations: 'location = /teapot { return 418 "short and stout"; }',
   });
   node = await startUpstream(async (req, res) => {
@@ -116,6 +119,22 @@ test('small and large bodies pass through intact', async () => {
   r = await request(`${portico.url}/n/big.bin`);
   assert.equal(r.status, 200);
   assert.equal(sha(r.body), sha(BIG));
+});
+
+test('bodies of every size around the buffer boundaries, concurrently, intact', async () => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  const jobs = [];
+  for (let round = 0; round < 8; round++) {
+    for (const [name, content] of Object.entries(SIZED)) {
+      jobs.push(request(`${portico.url}/n/${name}`, { agent }).then((r) => {
+        assert.equal(r.status, 200, name);
+        assert.equal(r.body.length, content.length, name);
+        assert.equal(sha(r.body), sha(content), name);
+      }));
+    }
+  }
+  await Promise.all(jobs);
+  agent.destroy();
 });
 
 test('path template rewrite', async () => {
