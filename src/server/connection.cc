@@ -164,6 +164,10 @@ void Connection::step() {
             in_.release_if_empty();
             return;  // the keep-alive (or first-request) timer is running
           }
+        }
+        if (head_start_ms_ == 0) {
+          // First byte of this request (or a pipelined one already buffered): the header
+          // timeout runs from here and is not extended by later bytes.
           head_start_ms_ = loop_.now_ms();
           read_timer_.arm_at_ms(head_start_ms_ + settings().timeouts.header_ms);
         }
@@ -206,6 +210,7 @@ void Connection::start_request() {
   http::rebase(head_, in_.read_ptr(), head_copy_.data());
   in_.consume(head_.head_size);
   read_timer_.cancel();
+  head_start_ms_ = 0;
 
   ctx_.reset();
   ctx_.request = &head_;

@@ -108,7 +108,12 @@ void Listener::accept_some() {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return;
     if (errno == EINTR || errno == ECONNABORTED) continue;
     if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-      log::warn("accept: {} (retrying in 100ms)", strerror(errno));
+      // Out of descriptors or memory: leave the connection queued and retry shortly.
+      // Logged at most once a second per listener, so the log stays readable.
+      if (loop_.now_ms() - last_warning_ms_ >= 1000) {
+        last_warning_ms_ = loop_.now_ms();
+        log::warn("accept: {}; new connections wait in the backlog (retrying every 100 ms)", strerror(errno));
+      }
       retry_.arm_after_ms(100);
       return;
     }

@@ -45,6 +45,7 @@ class Listener final : public net::IoHandler {
   int fd_;
   OnAccept on_accept_;
   net::Timer retry_;
+  int64_t last_warning_ms_ = -1'000'000;
 };
 
 class Worker final : public Dispatcher {

@@ -31,22 +31,38 @@ export async function waitFor(fn, { timeoutMs = 10000, intervalMs = 25, what = '
   }
 }
 
+const live = new Set();
+process.on('exit', () => { for (const c of live) c.kill('SIGKILL'); });
+
 // A running portico process. `yaml` is the config text; listen/admin should use port 0.
 export class Portico {
-  static async start(yaml, { args = [], dir = tempDir(), file = 'portico.yaml', env = {}, expectFailure = false } = {}) {
+  // maxFiles: start under `ulimit -n maxFiles` (descriptor exhaustion tests).
+  static async start(yaml, { args = [], dir = tempDir(), file = 'portico.yaml', env = {}, expectFailure = false, maxFiles = 0 } = {}) {
     const p = new Portico(dir, path.join(dir, file));
     fs.writeFileSync(p.configPath, yaml);
-    p.proc = spawn(PORTICO_BIN, ['run', '-c', p.configPath, ...args], {
+    const argv = ['run', '-c', p.configPath, ...args];
+    const [cmd, cmdArgs] = maxFiles
+      ? ['/bin/sh', ['-c', `ulimit -n ${maxFiles} && exec "$0" "$@"`, PORTICO_BIN, ...argv]]
+      : [PORTICO_BIN, argv];
+    p.proc = spawn(cmd, cmdArgs, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0', ...env },
     });
+    // A failing test must not hang the run: children do not keep node alive, and any
+    // still running when the test file exits are killed.
+    p.proc.unref();
+    p.proc.stdout.unref?.();
+    p.proc.stderr.unref?.();
+    live.add(p.proc);
+    p.proc.on('exit', () => live.delete(p.proc));
     p.proc.stdout.setEncoding('utf8');
     p.proc.stderr.setEncoding('utf8');
     p.proc.stdout.on('data', (d) => { p.stdout += d; });
     p.proc.stderr.on('data', (d) => { p.stderr += d; });
     p.exited = new Promise((resolve) => p.proc.on('exit', (code, signal) => { p.exitCode = code; p.exitSignal = signal; resolve(code); }));
     if (expectFailure) {
-      await p.exited;
+      // Poll (timers keep node alive; the child process is unref'd).
+      await waitFor(() => p.exitCode !== null, { timeoutMs: 15000, what: 'portico to exit' });
       return p;
     }
     await waitFor(() => p.exitCode !== null || /portico started/.test(p.stderr), { timeoutMs: 15000, what: 'portico to start' });
