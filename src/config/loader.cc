@@ -40,8 +40,9 @@ const Upstream* Config::find_upstream(std::string_view name) const {
 
 bool parse_duration_ms(std::string_view t, int64_t& out) {
   size_t i = 0;
-  while (i < t.size() && ((t[i] >= '0' && t[i] <= '9') || t[i] == '.')) ++i;
-  if (i == 0 || i == t.size()) return false;
+  int dots = 0;
+  while (i < t.size() && ((t[i] >= '0' && t[i] <= '9') || t[i] == '.')) dots += t[i++] == '.';
+  if (i == 0 || i == t.size() || dots > 1 || t[0] == '.') return false;
   double v = 0;
   try {
     v = std::stod(std::string(t.substr(0, i)));
@@ -103,8 +104,11 @@ void read_server(Context& ctx, const YAML::Node& node, Server& s) {
   MapReader m(ctx, node, "server");
   if (!m.valid()) return;
   std::vector<std::string> listen = {"0.0.0.0:8080"};
-  if (auto n = m.get("listen"); n.IsDefined()) ctx.read_string_list(n, "server.listen", listen);
-  if (listen.empty()) ctx.error(node, "server.listen", "at least one address is needed");
+  if (auto n = m.get("listen"); n.IsDefined()) {
+    if (ctx.read_string_list(n, "server.listen", listen) && listen.empty()) {
+      ctx.error(n, "server.listen", "at least one address is needed");
+    }
+  }
   for (size_t i = 0; i < listen.size(); ++i) {
     auto a = net::parse_address(listen[i], true);
     if (!a) {

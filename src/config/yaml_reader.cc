@@ -99,7 +99,7 @@ bool Context::read_string_list(const YAML::Node& n, const std::string& path,
 
 MapReader::MapReader(Context& ctx, const YAML::Node& node, std::string path)
     : ctx_(ctx), node_(node), path_(std::move(path)) {
-  if (node.IsNull()) {  // an empty section ("server:") reads as all defaults
+  if (!node.IsDefined() || node.IsNull()) {  // absent or empty ("server:"): all defaults
     valid_ = true;
     return;
   }

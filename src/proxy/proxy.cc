@@ -144,9 +144,7 @@ class ProxyHandler final : public gateway::Handler, public upstream::ConnectionU
   void send_request_head() {
     phase_ = Phase::kExchanging;
     timer_.cancel();
-    std::string& out = conn_->out();
-    out.clear();
-    build_upstream_request_head(ctx_, out);
+    build_upstream_request_head(ctx_, conn_->out());
     if (ctx_.request->framing == http::Framing::kNone) {
       request_body_done_ = true;
       if (!conn_->flush()) {

@@ -75,7 +75,7 @@ void Connection::on_io(uint32_t events) {
     return;
   }
   if (events & EPOLLOUT) {
-    if (out_pos_ < out_.size()) flush();
+    if (!out_.empty()) flush();
     if (state_ == State::kClosed) return;
   }
   if (state_ == State::kLingering) {
@@ -409,16 +409,13 @@ void Connection::finish_request() {
 std::string& Connection::begin_response(int status, std::string_view reason) {
   response_started_ = true;
   ctx_.status = status;
-  if (out_pos_ == out_.size()) {
-    out_.clear();
-    out_pos_ = 0;
-  }
-  out_.append("HTTP/1.1 ");
-  append_decimal(out_, static_cast<uint64_t>(status));
-  out_ += ' ';
-  out_.append(reason.empty() ? http::reason_phrase(status) : reason);
-  out_.append("\r\n");
-  return out_;
+  std::string& out = out_.data();
+  out.append("HTTP/1.1 ");
+  append_decimal(out, static_cast<uint64_t>(status));
+  out += ' ';
+  out.append(reason.empty() ? http::reason_phrase(status) : reason);
+  out.append("\r\n");
+  return out;
 }
 
 void Connection::end_response_head(gateway::BodyMode mode, uint64_t length, bool has_date) {
@@ -427,27 +424,28 @@ void Connection::end_response_head(gateway::BodyMode mode, uint64_t length, bool
   chunked_out_ = mode == gateway::BodyMode::kStream && head_.version_minor == 1;
   // A body we have not read and will not get (no 100 Continue sent) means closing.
   if (!body_finished_ && head_.expect_continue && !continue_sent_) keep_alive_ = false;
+  std::string& out = out_.data();
   if (mode == gateway::BodyMode::kLength) {
-    out_.append("Content-Length: ");
-    append_decimal(out_, length);
-    out_.append("\r\n");
+    out.append("Content-Length: ");
+    append_decimal(out, length);
+    out.append("\r\n");
   } else if (chunked_out_) {
-    out_.append("Transfer-Encoding: chunked\r\n");
+    out.append("Transfer-Encoding: chunked\r\n");
   }
   if (!has_date) {
-    out_.append("Date: ");
-    out_.append(http_date());
-    out_.append("\r\n");
+    out.append("Date: ");
+    out.append(http_date());
+    out.append("\r\n");
   }
-  out_.append("X-Request-Id: ");
-  out_.append(ctx_.request_id);
-  out_.append("\r\n");
+  out.append("X-Request-Id: ");
+  out.append(ctx_.request_id);
+  out.append("\r\n");
   if (!keep_alive_ || draining_) {
-    out_.append("Connection: close\r\n");
+    out.append("Connection: close\r\n");
   } else if (head_.version_minor == 0) {
-    out_.append("Connection: keep-alive\r\n");
+    out.append("Connection: keep-alive\r\n");
   }
-  out_.append("\r\n");
+  out.append("\r\n");
   loop_.request_flush(this);
 }
 
@@ -458,54 +456,27 @@ bool Connection::send_body(std::string_view data) {
   char chunk_head[24];
   size_t chunk_head_len = chunked_out_ ? http::format_chunk_header(data.size(), chunk_head) : 0;
   std::string_view crlf = chunked_out_ ? std::string_view("\r\n") : std::string_view();
-  size_t pending = out_.size() - out_pos_;
-  if (pending + data.size() <= kSmallWrite) {
-    out_.append(chunk_head, chunk_head_len);
-    out_.append(data);
-    out_.append(crlf);
+  if (out_.pending() + data.size() <= kSmallWrite) {
+    std::string& out = out_.data();
+    out.append(chunk_head, chunk_head_len);
+    out.append(data);
+    out.append(crlf);
     loop_.request_flush(this);
     return true;
   }
-  // Large body piece: write it straight from the caller's buffer together with anything
-  // pending, and copy only what the socket does not take.
-  iovec iov[4];
-  int count = 0;
-  if (pending) iov[count++] = {out_.data() + out_pos_, pending};
-  if (chunk_head_len) iov[count++] = {chunk_head, chunk_head_len};
-  iov[count++] = {const_cast<char*>(data.data()), data.size()};
-  if (!crlf.empty()) iov[count++] = {const_cast<char*>(crlf.data()), crlf.size()};
-  ssize_t n = net::send_iov(fd_, iov, count);
-  if (n < 0) {
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-      reset_ = true;
-      schedule_close();
-      return false;
-    }
-    n = 0;
+  // Large body piece: written straight from the caller's buffer together with anything
+  // pending; only what the socket does not take is copied.
+  iovec iov[3] = {{chunk_head, chunk_head_len},
+                  {const_cast<char*>(data.data()), data.size()},
+                  {const_cast<char*>(crlf.data()), crlf.size()}};
+  if (out_.write(fd_, iov, 3) == net::OutputBuffer::Status::kError) {
+    reset_ = true;
+    schedule_close();
+    return false;
   }
-  size_t sent = static_cast<size_t>(n);
-  size_t from_pending = std::min(sent, pending);
-  out_pos_ += from_pending;
-  sent -= from_pending;
-  if (out_pos_ == out_.size()) {
-    out_.clear();
-    out_pos_ = 0;
-  } else if (out_pos_ > kSmallWrite) {
-    out_.erase(0, out_pos_);
-    out_pos_ = 0;
-  }
-  for (int i = pending ? 1 : 0; i < count; ++i) {
-    size_t len = iov[i].iov_len;
-    if (sent >= len) {
-      sent -= len;
-      continue;
-    }
-    out_.append(static_cast<const char*>(iov[i].iov_base) + sent, len - sent);
-    sent = 0;
-  }
-  if (out_pos_ < out_.size()) {
+  if (!out_.empty()) {
     write_timer_.arm_after_ms(settings().timeouts.send_ms);
-    if (out_.size() - out_pos_ >= kHighWater) {
+    if (out_.pending() >= kHighWater) {
       waiting_writable_ = true;
       return false;
     }
@@ -575,26 +546,19 @@ void Connection::reject(int status, std::string_view message) {
 
 void Connection::flush() {
   if (state_ == State::kClosed || state_ == State::kLingering) return;
-  while (out_pos_ < out_.size()) {
-    ssize_t n = ::send(fd_, out_.data() + out_pos_, out_.size() - out_pos_, MSG_NOSIGNAL);
-    if (n > 0) {
-      out_pos_ += static_cast<size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+  switch (out_.flush(fd_)) {
+    case net::OutputBuffer::Status::kBlocked:
       if (!write_timer_.armed()) write_timer_.arm_after_ms(settings().timeouts.send_ms);
       return;
-    }
-    reset_ = true;
-    if (ctx_.error.empty()) ctx_.error = "client connection lost while sending the response";
-    close_now();
-    return;
+    case net::OutputBuffer::Status::kError:
+      reset_ = true;
+      if (ctx_.error.empty()) ctx_.error = "client connection lost while sending the response";
+      close_now();
+      return;
+    case net::OutputBuffer::Status::kDone:
+      break;
   }
-  out_.clear();
-  out_pos_ = 0;
   write_timer_.cancel();
-  if (out_.capacity() > 4 * kSmallWrite) out_.shrink_to_fit();
   if (state_ == State::kClosing) {
     linger_or_close();
     return;
@@ -608,7 +572,7 @@ void Connection::flush() {
 void Connection::close_after_flush() {
   state_ = State::kClosing;
   read_timer_.cancel();
-  if (out_pos_ == out_.size()) {
+  if (out_.empty()) {
     linger_or_close();
   } else {
     loop_.request_flush(this);
@@ -702,7 +666,7 @@ void Connection::on_read_timeout() {
 }
 
 void Connection::on_write_timeout() {
-  if (state_ == State::kClosed || out_pos_ == out_.size()) return;
+  if (state_ == State::kClosed || out_.empty()) return;
   dispatcher_.counters().timeouts.add();
   if (ctx_.error.empty()) ctx_.error = "timed out sending the response";
   close_now();

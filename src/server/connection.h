@@ -20,6 +20,7 @@
 #include "http/chunked.h"
 #include "http/parser.h"
 #include "net/event_loop.h"
+#include "net/output_buffer.h"
 
 namespace portico::server {
 
@@ -106,8 +107,7 @@ class Connection final : public net::IoHandler, public net::Flushable, public ga
   State state_ = State::kReadingHead;
 
   Buffer in_;
-  std::string out_;
-  size_t out_pos_ = 0;
+  net::OutputBuffer out_;
 
   http::RequestHead head_;
   std::string head_copy_;  // the head's bytes, stable while the body streams through in_

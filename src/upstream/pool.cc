@@ -52,51 +52,6 @@ UpstreamConnection::ReadResult UpstreamConnection::read(size_t min_free, size_t 
   }
 }
 
-bool UpstreamConnection::write(const iovec* iov, int count) {
-  if (pending() == 0) {
-    ssize_t n = net::send_iov(fd_, iov, count);
-    if (n < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return false;
-      n = 0;
-    }
-    size_t sent = static_cast<size_t>(n);
-    out_.clear();
-    out_pos_ = 0;
-    for (int i = 0; i < count; ++i) {
-      if (sent >= iov[i].iov_len) {
-        sent -= iov[i].iov_len;
-        continue;
-      }
-      out_.append(static_cast<const char*>(iov[i].iov_base) + sent, iov[i].iov_len - sent);
-      sent = 0;
-    }
-    return true;
-  }
-  for (int i = 0; i < count; ++i) out_.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
-  return flush();
-}
-
-bool UpstreamConnection::write(std::string_view data) {
-  iovec iov{const_cast<char*>(data.data()), data.size()};
-  return write(&iov, 1);
-}
-
-bool UpstreamConnection::flush() {
-  while (out_pos_ < out_.size()) {
-    ssize_t n = ::send(fd_, out_.data() + out_pos_, out_.size() - out_pos_, MSG_NOSIGNAL);
-    if (n > 0) {
-      out_pos_ += static_cast<size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
-    return false;
-  }
-  out_.clear();
-  out_pos_ = 0;
-  return true;
-}
-
 // ---- EndpointPool ----
 
 EndpointPool::EndpointPool(net::EventLoop& loop, const net::Address& address, gateway::EndpointStats* stats)

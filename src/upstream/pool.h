@@ -17,6 +17,7 @@
 #include "core/buffer.h"
 #include "gateway/stats.h"
 #include "net/event_loop.h"
+#include "net/output_buffer.h"
 #include "net/socket.h"
 
 namespace portico::upstream {
@@ -51,11 +52,10 @@ class UpstreamConnection final : public net::IoHandler {
   bool maybe_readable() const { return readable_; }
 
   // Writing: sends what it can, keeps the rest; false on a socket error.
-  bool write(const iovec* iov, int count);
-  bool write(std::string_view data);
-  bool flush();
-  size_t pending() const { return out_.size() - out_pos_; }
-  std::string& out() { return out_; }  // for building a request head before flush()
+  bool write(const iovec* iov, int count) { return out_.write(fd_, iov, count) != net::OutputBuffer::Status::kError; }
+  bool flush() { return out_.flush(fd_) != net::OutputBuffer::Status::kError; }
+  size_t pending() const { return out_.pending(); }
+  std::string& out() { return out_.data(); }  // for building a request head before flush()
 
   // Pool bookkeeping.
   UpstreamConnection* prev = nullptr;
@@ -70,8 +70,7 @@ class UpstreamConnection final : public net::IoHandler {
   State state_ = State::kConnecting;
   ConnectionUser* user_ = nullptr;
   Buffer in_;
-  std::string out_;
-  size_t out_pos_ = 0;
+  net::OutputBuffer out_;
   bool readable_ = false;
   bool rdhup_ = false;
   uint64_t requests_ = 0;
