@@ -90,6 +90,10 @@ std::unique_ptr<gateway::Handler> AdminServer::dispatch(gateway::Downstream& ds,
     if (!get) return wrong_method("GET");
     return std::make_unique<TextHandler>(ds, 200, kJson, config::to_json(*backend_.current_snapshot()->config) + "\n");
   }
+  if (path == "/upstreams") {
+    if (!get) return wrong_method("GET");
+    return std::make_unique<TextHandler>(ds, 200, kJson, backend_.upstreams_json() + "\n");
+  }
   if (path == "/reload") {
     if (method != "POST") return wrong_method("POST");
     ReloadResult r = backend_.reload("admin API");
@@ -108,7 +112,7 @@ std::unique_ptr<gateway::Handler> AdminServer::dispatch(gateway::Downstream& ds,
     body += "]}\n";
     return std::make_unique<TextHandler>(ds, 422, kJson, std::move(body));
   }
-  ds.send_error(404, fmt::format("no admin endpoint {} (try /healthz, /metrics, /config, POST /reload)", path));
+  ds.send_error(404, fmt::format("no admin endpoint {} (try /healthz, /metrics, /config, /upstreams, POST /reload)", path));
   return nullptr;
 }
 

@@ -2,6 +2,7 @@
 //   GET  /healthz  200 {"status":"ok"}, or 503 while draining for shutdown
 //   GET  /metrics  Prometheus text format
 //   GET  /config   the effective config as JSON (secrets redacted)
+//   GET  /upstreams every upstream's endpoints: discovery, health, ejections
 //   POST /reload   reload the config file now; 200 or 422 with the errors
 #pragma once
 
@@ -28,6 +29,7 @@ class Backend {
   virtual const std::shared_ptr<const gateway::Snapshot>& current_snapshot() = 0;
   virtual gateway::StatsRegistry& stats() = 0;
   virtual ReloadResult reload(const char* trigger) = 0;
+  virtual std::string upstreams_json() = 0;
   virtual bool draining() const = 0;
 };
 

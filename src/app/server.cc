@@ -70,7 +70,9 @@ Server::~Server() {
   watcher_.reset();
   admin_.reset();
   workers_.clear();
+  upstreams_.reset();
   signals_.reset();
+  loop_.run_pending();
 }
 
 void Server::apply_log_level(const config::Config& c) {
@@ -152,15 +154,23 @@ bool Server::start() {
   }
   signals_ = std::make_unique<SignalHandler>(*this, sfd);
 
+  upstreams_ = std::make_unique<upstream::UpstreamManager>(
+      loop_, *stats_, [this](const std::string& name, std::shared_ptr<const upstream::EndpointSet> set) {
+        for (auto& w : workers_) w->update_endpoints(name, set);
+      });
   for (int w = 0; w < workers; ++w) {
     workers_.push_back(std::make_unique<server::Worker>(w, *stats_, current_, fds[static_cast<size_t>(w)],
+                                                        upstreams_.get(),
                                                         [this](int) { loop_.post([this] { worker_exited(); }); }));
   }
+  // Endpoint sets reach the workers before they serve: static ones now, discovered ones
+  // as sources answer.
+  upstreams_->configure(*cfg);
   for (auto& w : workers_) w->start();
   workers_running_ = workers;
   if (admin_fd >= 0) admin_ = std::make_unique<admin::AdminServer>(loop_, *this, admin_fd);
   if (options_.watch) {
-    watcher_ = std::make_unique<FileWatcher>(loop_, options_.config_path, [this] {
+    watcher_ = std::make_unique<net::FileWatcher>(loop_, options_.config_path, [this] {
       std::string text, err;
       if (!read_file(options_.config_path, text, err)) {
         log::warn("config file changed but cannot be read: {}", err);
@@ -215,6 +225,7 @@ admin::ReloadResult Server::reload(const char* trigger) {
   ++generation_;
   current_ = *snap;
   loaded_text_ = std::move(text);
+  upstreams_->configure(*cfg);  // new endpoint sets are posted before the config that needs them
   for (auto& w : workers_) w->install(current_);
   apply_log_level(*cfg);
   stats_->reloads_ok.add();

@@ -8,11 +8,12 @@
 #include <vector>
 
 #include "admin/admin.h"
-#include "app/file_watcher.h"
+#include "net/file_watcher.h"
 #include "config/config.h"
 #include "gateway/snapshot.h"
 #include "net/event_loop.h"
 #include "server/worker.h"
+#include "upstream/manager.h"
 
 namespace portico::app {
 
@@ -34,6 +35,7 @@ class Server final : public admin::Backend {
   const std::shared_ptr<const gateway::Snapshot>& current_snapshot() override { return current_; }
   gateway::StatsRegistry& stats() override { return *stats_; }
   admin::ReloadResult reload(const char* trigger) override;
+  std::string upstreams_json() override { return upstreams_->status_json(); }
   bool draining() const override { return draining_; }
 
  private:
@@ -49,10 +51,11 @@ class Server final : public admin::Backend {
   std::shared_ptr<const gateway::Snapshot> current_;
   std::string loaded_text_;  // the file as last loaded, to skip reloads that change nothing
   uint64_t generation_ = 0;
+  std::unique_ptr<upstream::UpstreamManager> upstreams_;  // outlives the workers that report to it
   std::vector<std::unique_ptr<server::Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<SignalHandler> signals_;
-  std::unique_ptr<FileWatcher> watcher_;
+  std::unique_ptr<net::FileWatcher> watcher_;
   int workers_running_ = 0;
   bool draining_ = false;
 };

@@ -59,17 +59,125 @@ struct Pool {
 };
 
 struct Endpoint {
-  std::string text;
+  std::string text;  // as written ("localhost:9001"); the address is resolved at load
   net::Address address;
+  uint32_t weight = 1;
 };
+
+// Where a request's hash key comes from (ring_hash balancing, sticky splits).
+struct HashKey {
+  enum class Source : uint8_t { kNone, kHeader, kCookie, kQuery, kClientIp };
+  Source source = Source::kNone;
+  std::string name;  // header (lower case), cookie or query parameter name
+  std::string text;  // as written, for /config
+};
+
+struct DnsDiscovery {
+  enum class Type : uint8_t { kA, kAAAA, kAny, kSrv };  // kAny: A and AAAA
+  std::string name;
+  Type type = Type::kA;
+  uint16_t port = 0;                 // A/AAAA records carry no port
+  std::vector<net::Address> servers;  // empty: the system's resolvers (/etc/resolv.conf)
+  std::vector<std::string> servers_text;
+  int64_t min_ttl_ms = 1'000;         // re-resolve no more often than this...
+  int64_t max_ttl_ms = 300'000;       // ...and at least this often, whatever the TTL says
+  int64_t timeout_ms = 2'000;
+};
+
+struct FileDiscovery {
+  std::string path;  // YAML or JSON list of endpoints; relative to the config file
+};
+
+struct EtcdDiscovery {
+  std::vector<std::string> endpoints;  // "http://127.0.0.1:2379"; tried in turn
+  std::vector<net::Address> addresses;
+  std::vector<std::string> hosts;      // Host header for each endpoint
+  std::string prefix;                  // every key under it is one endpoint (or a list)
+  int64_t timeout_ms = 5'000;
+};
+
+struct Discovery {
+  enum class Kind : uint8_t { kStatic, kDns, kFile, kEtcd };
+  Kind kind = Kind::kStatic;
+  DnsDiscovery dns;
+  FileDiscovery file;
+  EtcdDiscovery etcd;
+};
+
+struct StatusRange {
+  int low;
+  int high;
+};
+
+// Active health checks: off unless a path is set.
+struct HealthCheck {
+  std::string path;
+  std::string host;  // Host header; default: the endpoint's address
+  int64_t interval_ms = 5'000;
+  int64_t timeout_ms = 2'000;
+  uint32_t healthy_threshold = 2;    // consecutive passes to become healthy
+  uint32_t unhealthy_threshold = 2;  // consecutive failures to become unhealthy
+  std::vector<StatusRange> expect = {{200, 399}};
+  bool enabled() const { return !path.empty(); }
+};
+
+// Passive health (outlier ejection), fed by real traffic.
+struct Outlier {
+  uint32_t consecutive_failures = 3;  // connect failures, resets, timeouts; 0 = off
+  uint32_t consecutive_5xx = 0;       // 5xx responses; 0 = off
+  int64_t ejection_ms = 10'000;       // first ejection; doubles with each repeat
+  int64_t max_ejection_ms = 300'000;
+  uint32_t max_ejected_percent = 50;  // never eject past this share of the endpoints
+  bool enabled() const { return consecutive_failures > 0 || consecutive_5xx > 0; }
+};
+
+struct RetryPolicy {
+  uint32_t attempts = 2;  // tries in all, the first included; 1 = no retries
+  bool on_connect_failure = true;
+  bool on_reset = true;     // connection closed or reset before the response head
+  bool on_timeout = false;  // per-try timeout before the response head
+  std::vector<int> on_status;
+  bool non_idempotent = false;  // also retry POST/PATCH/... once the request was sent
+  int64_t backoff_base_ms = 25;
+  int64_t backoff_max_ms = 250;
+  int64_t retry_after_max_ms = 5'000;  // a longer Retry-After passes the 503 through
+  uint32_t budget_percent = 20;        // retries in flight <= this share of requests...
+  uint32_t budget_min = 3;             // ...but this many are always allowed
+  uint64_t body_buffer = 64 * 1024;    // request bodies up to this size can be replayed
+  int64_t per_try_timeout_ms = 0;      // 0: the upstream's response timeout
+  std::vector<std::string> on_text;    // as written, for /config
+  bool retries_status(int status) const {
+    for (int s : on_status) {
+      if (s == status) return true;
+    }
+    return false;
+  }
+};
+
+// Circuit breaking: limits across all workers; 0 = unlimited.
+struct CircuitBreaker {
+  uint64_t max_connections = 0;
+  uint64_t max_pending = 1'000;     // requests waiting for a connection (max_connections)
+  uint64_t max_requests = 10'000;   // requests in flight
+};
+
+enum class Balance : uint8_t { kLeastRequest, kRoundRobin, kRandom, kRingHash };
 
 struct Upstream {
   std::string name;
-  std::vector<Endpoint> endpoints;
-  std::string balance = "round_robin";
+  Discovery discovery;
+  std::vector<Endpoint> endpoints;  // static endpoints (Discovery::Kind::kStatic)
+  Balance balance = Balance::kLeastRequest;
+  HashKey hash_key;  // ring_hash only
+  HealthCheck health;
+  Outlier outlier;
+  RetryPolicy retries;
+  CircuitBreaker breaker;
   UpstreamTimeouts timeouts;
   Pool pool;
 };
+
+const char* balance_name(Balance b);
 
 struct HeaderValue {
   std::string name;
@@ -88,6 +196,27 @@ struct Rewrite {
   bool empty() const { return strip_prefix.empty() && path_template.empty(); }
 };
 
+// A condition on the request for a split target: every listed value must match exactly.
+struct SplitCondition {
+  std::vector<HeaderValue> headers;  // name in lower case
+  std::vector<HeaderValue> cookies;
+  std::vector<HeaderValue> query;
+  bool empty() const { return headers.empty() && cookies.empty() && query.empty(); }
+};
+
+// One place a route's requests can go. A plain `upstream:` route has one target.
+struct Target {
+  int upstream = -1;  // index into Config::upstreams
+  uint32_t weight = 1;
+  SplitCondition when;  // targets with a condition are tried first, in order
+};
+
+struct Mirror {
+  int upstream = -1;  // -1: no mirror
+  uint32_t percent = 100;
+  uint64_t max_body = 64 * 1024;  // requests with larger bodies are not mirrored
+};
+
 struct Route {
   enum class Kind { kUpstream, kRespond, kEcho };
 
@@ -98,11 +227,17 @@ struct Route {
   std::vector<std::string> param_names;  // in pattern order
 
   Kind kind = Kind::kUpstream;
-  int upstream = -1;  // index into Config::upstreams
+  std::vector<Target> targets;  // kUpstream: one, or several for a split
+  HashKey split_key;            // sticky splits: the same key always gets the same target
+  Mirror mirror;
+  std::optional<RetryPolicy> retries;  // overrides the upstream's
   Respond respond;
   Rewrite rewrite;
-  std::optional<uint64_t> max_body;          // overrides server.limits.body
+  std::optional<uint64_t> max_body;            // overrides server.limits.body
   std::optional<int64_t> response_timeout_ms;  // overrides the upstream's
+  int64_t total_timeout_ms = 0;                // all tries, to the response head; 0 = none
+
+  bool is_split() const { return targets.size() > 1 || (targets.size() == 1 && !targets[0].when.empty()); }
 };
 
 struct Config {

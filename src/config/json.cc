@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include <fmt/format.h>
+
 namespace portico::config {
 namespace {
 
@@ -16,6 +18,105 @@ json::array strings(const std::vector<std::string>& v) {
   json::array a;
   for (const auto& s : v) a.emplace_back(s);
   return a;
+}
+
+json::object pairs(const std::vector<HeaderValue>& v) {
+  json::object o;
+  for (const auto& p : v) o[p.name] = p.value;
+  return o;
+}
+
+json::object condition_json(const SplitCondition& c) {
+  json::object o;
+  if (!c.headers.empty()) o["header"] = pairs(c.headers);
+  if (!c.cookies.empty()) o["cookie"] = pairs(c.cookies);
+  if (!c.query.empty()) o["query"] = pairs(c.query);
+  return o;
+}
+
+json::object retries_json(const RetryPolicy& r) {
+  json::array on;
+  if (r.on_connect_failure) on.emplace_back("connect_failure");
+  if (r.on_reset) on.emplace_back("reset");
+  if (r.on_timeout) on.emplace_back("timeout");
+  for (int s : r.on_status) on.emplace_back(s);
+  json::object o{{"attempts", r.attempts},
+                 {"on", on},
+                 {"non_idempotent", r.non_idempotent},
+                 {"backoff", {{"base", duration(r.backoff_base_ms)}, {"max", duration(r.backoff_max_ms)}}},
+                 {"retry_after_max", duration(r.retry_after_max_ms)},
+                 {"budget", {{"percent", r.budget_percent}, {"min", r.budget_min}}},
+                 {"body_buffer", r.body_buffer}};
+  if (r.per_try_timeout_ms) o["per_try_timeout"] = duration(r.per_try_timeout_ms);
+  return o;
+}
+
+json::value discovery_json(const Upstream& u) {
+  const Discovery& d = u.discovery;
+  switch (d.kind) {
+    case Discovery::Kind::kStatic:
+      return nullptr;
+    case Discovery::Kind::kDns: {
+      static const char* kTypes[] = {"A", "AAAA", "any", "SRV"};
+      json::object dns{{"name", d.dns.name},
+                       {"type", kTypes[static_cast<int>(d.dns.type)]},
+                       {"min_ttl", duration(d.dns.min_ttl_ms)},
+                       {"max_ttl", duration(d.dns.max_ttl_ms)},
+                       {"timeout", duration(d.dns.timeout_ms)}};
+      if (d.dns.port) dns["port"] = d.dns.port;
+      if (!d.dns.servers_text.empty()) dns["servers"] = strings(d.dns.servers_text);
+      return json::object{{"dns", dns}};
+    }
+    case Discovery::Kind::kFile:
+      return json::object{{"file", {{"path", d.file.path}}}};
+    case Discovery::Kind::kEtcd:
+      return json::object{{"etcd", {{"endpoints", strings(d.etcd.endpoints)},
+                                    {"prefix", d.etcd.prefix},
+                                    {"timeout", duration(d.etcd.timeout_ms)}}}};
+  }
+  return nullptr;
+}
+
+json::object upstream_json(const Upstream& u) {
+  json::object o;
+  if (u.discovery.kind == Discovery::Kind::kStatic) {
+    json::array eps;
+    for (const auto& e : u.endpoints) {
+      if (e.weight == 1) eps.emplace_back(e.address.to_string());
+      else eps.emplace_back(json::object{{"address", e.address.to_string()}, {"weight", e.weight}});
+    }
+    o["endpoints"] = std::move(eps);
+  } else {
+    o["discovery"] = discovery_json(u);
+  }
+  o["balance"] = balance_name(u.balance);
+  if (u.hash_key.source != HashKey::Source::kNone) o["hash_key"] = u.hash_key.text;
+  if (u.health.enabled()) {
+    json::array expect;
+    for (const auto& r : u.health.expect) {
+      expect.emplace_back(r.low == r.high ? std::to_string(r.low) : fmt::format("{}-{}", r.low, r.high));
+    }
+    json::object h{{"path", u.health.path},
+                   {"interval", duration(u.health.interval_ms)},
+                   {"timeout", duration(u.health.timeout_ms)},
+                   {"healthy_threshold", u.health.healthy_threshold},
+                   {"unhealthy_threshold", u.health.unhealthy_threshold},
+                   {"expect_status", expect}};
+    if (!u.health.host.empty()) h["host"] = u.health.host;
+    o["health"] = std::move(h);
+  }
+  o["outlier"] = {{"consecutive_failures", u.outlier.consecutive_failures},
+                  {"consecutive_5xx", u.outlier.consecutive_5xx},
+                  {"ejection_time", duration(u.outlier.ejection_ms)},
+                  {"max_ejection_time", duration(u.outlier.max_ejection_ms)},
+                  {"max_ejected", fmt::format("{}%", u.outlier.max_ejected_percent)}};
+  o["retries"] = retries_json(u.retries);
+  o["circuit_breaker"] = {{"max_connections", u.breaker.max_connections},
+                          {"max_pending", u.breaker.max_pending},
+                          {"max_requests", u.breaker.max_requests}};
+  o["timeouts"] = {{"connect", duration(u.timeouts.connect_ms)}, {"response", duration(u.timeouts.response_ms)}};
+  o["pool"] = {{"idle_timeout", duration(u.pool.idle_timeout_ms)}, {"max_idle", u.pool.max_idle}};
+  return o;
 }
 
 }  // namespace
@@ -39,14 +140,7 @@ std::string to_json(const Config& c) {
   server["access_log"] = {{"enabled", c.server.access_log.enabled}, {"path", c.server.access_log.path}};
 
   json::object upstreams;
-  for (const auto& u : c.upstreams) {
-    json::array eps;
-    for (const auto& e : u.endpoints) eps.emplace_back(e.address.to_string());
-    upstreams[u.name] = {{"endpoints", eps},
-                         {"balance", u.balance},
-                         {"timeouts", {{"connect", duration(u.timeouts.connect_ms)}, {"response", duration(u.timeouts.response_ms)}}},
-                         {"pool", {{"idle_timeout", duration(u.pool.idle_timeout_ms)}, {"max_idle", u.pool.max_idle}}}};
-  }
+  for (const auto& u : c.upstreams) upstreams[u.name] = upstream_json(u);
 
   json::array routes;
   for (const auto& r : c.routes) {
@@ -56,7 +150,25 @@ std::string to_json(const Config& c) {
     json::object route{{"name", r.name}, {"match", match}};
     switch (r.kind) {
       case Route::Kind::kUpstream:
-        route["upstream"] = c.upstreams[static_cast<size_t>(r.upstream)].name;
+        if (!r.is_split()) {
+          route["upstream"] = c.upstreams[static_cast<size_t>(r.targets[0].upstream)].name;
+        } else {
+          json::array split;
+          for (const auto& t : r.targets) {
+            json::object target{{"upstream", c.upstreams[static_cast<size_t>(t.upstream)].name}};
+            if (t.when.empty()) target["weight"] = t.weight;
+            else target["when"] = condition_json(t.when);
+            split.emplace_back(std::move(target));
+          }
+          route["split"] = std::move(split);
+          if (r.split_key.source != HashKey::Source::kNone) route["split_key"] = r.split_key.text;
+        }
+        if (r.mirror.upstream >= 0) {
+          route["mirror"] = {{"upstream", c.upstreams[static_cast<size_t>(r.mirror.upstream)].name},
+                             {"percent", r.mirror.percent},
+                             {"max_body", r.mirror.max_body}};
+        }
+        if (r.retries) route["retries"] = retries_json(*r.retries);
         break;
       case Route::Kind::kRespond: {
         json::object headers;
@@ -71,7 +183,12 @@ std::string to_json(const Config& c) {
     if (!r.rewrite.strip_prefix.empty()) route["rewrite"] = {{"strip_prefix", r.rewrite.strip_prefix}};
     if (!r.rewrite.path_template.empty()) route["rewrite"] = {{"path", r.rewrite.path_template}};
     if (r.max_body) route["limits"] = {{"body", *r.max_body}};
-    if (r.response_timeout_ms) route["timeouts"] = {{"response", duration(*r.response_timeout_ms)}};
+    if (r.response_timeout_ms || r.total_timeout_ms) {
+      json::object t;
+      if (r.response_timeout_ms) t["response"] = duration(*r.response_timeout_ms);
+      if (r.total_timeout_ms) t["total"] = duration(r.total_timeout_ms);
+      route["timeouts"] = std::move(t);
+    }
     routes.emplace_back(std::move(route));
   }
 

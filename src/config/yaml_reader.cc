@@ -74,6 +74,21 @@ bool Context::read_size(const YAML::Node& n, const std::string& path, uint64_t& 
   return true;
 }
 
+bool Context::read_percent(const YAML::Node& n, const std::string& path, uint32_t& out) {
+  std::optional<uint64_t> v;
+  if (n.IsScalar()) {
+    std::string_view t = n.Scalar();
+    if (!t.empty() && t.back() == '%') t.remove_suffix(1);
+    v = parse_u64(t);
+  }
+  if (!v || *v > 100) {
+    error(n, path, "expected a percentage from 0 to 100, such as 20%");
+    return false;
+  }
+  out = static_cast<uint32_t>(*v);
+  return true;
+}
+
 bool Context::read_string_list(const YAML::Node& n, const std::string& path,
                                std::vector<std::string>& out) {
   out.clear();

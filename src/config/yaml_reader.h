@@ -30,6 +30,14 @@ class Context {
   bool read_int(const YAML::Node& n, const std::string& path, int64_t min, int64_t max, int64_t& out);
   bool read_duration(const YAML::Node& n, const std::string& path, int64_t& out_ms);
   bool read_size(const YAML::Node& n, const std::string& path, uint64_t& out);
+  // "50%" or 50, from 0 to 100.
+  bool read_percent(const YAML::Node& n, const std::string& path, uint32_t& out);
+  bool read_u32(const YAML::Node& n, const std::string& path, uint32_t min, uint32_t max, uint32_t& out) {
+    int64_t v;
+    if (!read_int(n, path, min, max, v)) return false;
+    out = static_cast<uint32_t>(v);
+    return true;
+  }
   // A scalar or a sequence of scalars.
   bool read_string_list(const YAML::Node& n, const std::string& path, std::vector<std::string>& out);
 

@@ -28,11 +28,7 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::build(std::shared_ptr<const co
   s->generation = generation;
   for (const auto& r : config->routes) s->route_stats.push_back(stats.route(r.name));
   s->unmatched_stats = stats.route("(unmatched)");
-  for (const auto& u : config->upstreams) {
-    std::vector<EndpointStats*> eps;
-    for (const auto& e : u.endpoints) eps.push_back(stats.endpoint(u.name, e.address.to_string()));
-    s->endpoint_stats.push_back(std::move(eps));
-  }
+  for (const auto& u : config->upstreams) s->upstream_stats.push_back(stats.upstream(u.name));
   if (config->server.access_log.enabled) {
     auto f = LogFile::open(config->server.access_log.path);
     if (!f) return f.error();

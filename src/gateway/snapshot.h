@@ -36,7 +36,7 @@ class Snapshot {
 
   std::shared_ptr<const config::Config> config;
   std::vector<RouteStats*> route_stats;                    // by route index
-  std::vector<std::vector<EndpointStats*>> endpoint_stats;  // [upstream][endpoint]
+  std::vector<UpstreamStats*> upstream_stats;              // by upstream index
   RouteStats* unmatched_stats = nullptr;                   // requests no route took
   std::shared_ptr<LogFile> access_log;                     // null when off
   uint64_t generation = 0;

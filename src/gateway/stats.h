@@ -3,6 +3,7 @@
 // they survive reloads, and never freed while the process runs.
 #pragma once
 
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -33,12 +34,14 @@ struct RouteStats {
 
 struct EndpointCounters {
   Gauge active;         // connections carrying a request
-  Gauge idle;           // connections parked in the pool
+  Gauge idle;           // connections parked in the pools
   Counter connects;     // new connections opened
   Counter connect_failures;
   Counter requests;     // requests sent
-  Counter failures;     // requests that got no usable response
+  Counter failures;     // requests that got no usable response (connect, reset, timeout, bad response)
   Counter reused;       // requests sent on a pooled connection
+  Counter responses[6];        // by status class (index status/100)
+  LatencyHistogram latency;    // request sent -> response head
 };
 
 struct EndpointStats {
@@ -46,6 +49,51 @@ struct EndpointStats {
   std::string upstream;
   std::string address;
   PerThread<EndpointCounters> counters;
+
+  // Passive health, fed by every worker. A success only reads these (the line stays
+  // shared, no ping-pong); a failure increments; reaching a threshold reports to the
+  // main thread, which decides about ejection.
+  alignas(64) std::atomic<uint32_t> consecutive_failures{0};
+  std::atomic<uint32_t> consecutive_5xx{0};
+  std::atomic<bool> ejection_reported{false};
+
+  // Written by the main thread only.
+  alignas(64) Gauge healthy;  // 1 healthy (or not checked), 0 failing active checks
+  Gauge ejected;              // 1 while ejected by outlier detection
+  Gauge listed;               // 1 while discovery lists the endpoint
+  Counter ejections;
+  Counter checks_passed;
+  Counter checks_failed;
+};
+
+struct UpstreamCounters {
+  Counter retries;
+  Counter retries_budget_exhausted;  // retries not made because the budget was spent
+  Counter overflow[3];               // circuit breaker refusals, by UpstreamStats::Limit
+  Counter unavailable;               // requests answered 503: no usable endpoint
+  Counter mirrored;
+  Counter mirror_skipped;            // mirror not sent: body too large, or breaker open
+};
+
+struct UpstreamStats {
+  enum Limit { kRequests, kPending, kConnections };
+  explicit UpstreamStats(std::string n) : name(std::move(n)) {}
+  std::string name;
+  PerThread<UpstreamCounters> counters;
+
+  // Work in flight across all workers: the circuit breaker's and retry budget's inputs,
+  // and gauges in /metrics. Atomic read-modify-write, each on its own cache line.
+  alignas(64) std::atomic<int64_t> requests{0};
+  alignas(64) std::atomic<int64_t> retries_active{0};
+  alignas(64) std::atomic<int64_t> pending{0};
+  alignas(64) std::atomic<int64_t> connections{0};
+
+  // Written by the main thread only.
+  alignas(64) Gauge endpoints_known;
+  Gauge endpoints_usable;
+  Gauge discovery_ok;  // 1 when the last discovery attempt succeeded
+  Counter discovery_updates;
+  Counter discovery_errors;
 };
 
 struct ServerCounters {
@@ -61,6 +109,7 @@ class StatsRegistry {
   StatsRegistry() = default;
   RouteStats* route(const std::string& name);
   EndpointStats* endpoint(const std::string& upstream, const std::string& address);
+  UpstreamStats* upstream(const std::string& name);
 
   PerThread<ServerCounters> server;
   // Written by the main thread only.
@@ -76,6 +125,8 @@ class StatsRegistry {
   mutable std::mutex mu_;
   std::deque<std::unique_ptr<RouteStats>> routes_;
   std::deque<std::unique_ptr<EndpointStats>> endpoints_;
+  std::deque<std::unique_ptr<UpstreamStats>> upstreams_;
+  void render_upstreams(std::string& out) const;
 };
 
 }  // namespace portico::gateway

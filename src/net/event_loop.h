@@ -85,6 +85,9 @@ class EventLoop {
 
   void run();
   void stop();  // thread-safe
+  // Runs deferred tasks, flushes and releases now (owners tearing down call it before
+  // the objects those tasks use are gone).
+  void run_pending() { run_end_of_iteration(); }
   bool stopping() const { return stop_; }
 
   // Milliseconds on the monotonic clock, refreshed once per iteration.

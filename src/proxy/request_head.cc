@@ -53,7 +53,8 @@ void append_upstream_path(const gateway::RequestContext& ctx, std::string& out) 
 
 }  // namespace
 
-void build_upstream_request_head(const gateway::RequestContext& ctx, std::string& out) {
+void build_upstream_request_head(const gateway::RequestContext& ctx, std::string& out, std::string_view extra_headers,
+                                 std::optional<uint64_t> fixed_length) {
   const http::RequestHead& req = *ctx.request;
   out.append(req.method);
   out += ' ';
@@ -123,7 +124,10 @@ void build_upstream_request_head(const gateway::RequestContext& ctx, std::string
     }
   }
   out.append(req.version_minor == 0 ? "1.0 portico\r\n" : "1.1 portico\r\n");
-  if (req.framing == http::Framing::kLength) {
+  out.append(extra_headers);
+  if (fixed_length) {
+    out.append(fmt::format("Content-Length: {}\r\n", *fixed_length));
+  } else if (req.framing == http::Framing::kLength) {
     out.append(fmt::format("Content-Length: {}\r\n", req.content_length));
   } else if (req.framing == http::Framing::kChunked) {
     out.append("Transfer-Encoding: chunked\r\n");

@@ -126,10 +126,11 @@ void Listener::accept_some() {
 // ---- worker ----
 
 Worker::Worker(int index, gateway::StatsRegistry& stats, std::shared_ptr<const gateway::Snapshot> snapshot,
-               std::vector<int> listen_fds, std::function<void(int)> on_exit)
+               std::vector<int> listen_fds, upstream::OutlierSink* outliers, std::function<void(int)> on_exit)
     : index_(index),
       stats_(stats),
-      pools_(loop_),
+      outliers_(outliers),
+      mirrors_(loop_),
       access_log_(loop_),
       shutdown_timer_(loop_, [this] {
         log::warn("worker {}: shutdown timeout, closing {} connections", index_, connection_count_);
@@ -147,6 +148,12 @@ Worker::Worker(int index, gateway::StatsRegistry& stats, std::shared_ptr<const g
 Worker::~Worker() {
   join();
   while (connections_ != nullptr) connections_->close_now_for_shutdown();
+  // Tear down in dependency order, and let work they deferred run while its owners
+  // still exist (the loop's destructor would run it after they are gone).
+  mirrors_.close_all();
+  upstream_states_.clear();
+  listeners_.clear();
+  loop_.run_pending();
 }
 
 void Worker::start() {
@@ -154,7 +161,8 @@ void Worker::start() {
     set_stats_slot(index_);
     loop_.run();
     listeners_.clear();
-    pools_.close_idle();
+    mirrors_.close_all();
+    for (auto& [name, u] : upstream_states_) u->close_idle();
     access_log_.flush();
     if (on_exit_) on_exit_(index_);
   });
@@ -172,18 +180,35 @@ void Worker::shutdown(int64_t timeout_ms) {
   loop_.post([this, timeout_ms] { begin_shutdown(timeout_ms); });
 }
 
+void Worker::update_endpoints(const std::string& upstream, std::shared_ptr<const upstream::EndpointSet> set) {
+  auto apply_set = [this, upstream, s = std::move(set)]() mutable {
+    // The upstream's stats object is the one its config names; create the state now if
+    // the set arrives before the config that uses it.
+    auto it = upstream_states_.find(upstream);
+    if (it == upstream_states_.end()) {
+      upstream_state(upstream, stats_.upstream(upstream)).update(std::move(s));
+    } else {
+      it->second->update(std::move(s));
+    }
+  };
+  // Before the thread starts (the first sets at start-up) nothing else touches the
+  // worker, and the sets must be in place before it accepts its first connection.
+  if (thread_.joinable()) loop_.post(std::move(apply_set));
+  else apply_set();
+}
+
+upstream::WorkerUpstream& Worker::upstream_state(const std::string& name, gateway::UpstreamStats* stats) {
+  auto& slot = upstream_states_[name];
+  if (!slot) slot = std::make_unique<upstream::WorkerUpstream>(loop_, name, stats);
+  return *slot;
+}
+
 void Worker::apply(std::shared_ptr<const gateway::Snapshot> snapshot) {
   snapshot_ = std::move(snapshot);
   const config::Config& cfg = *snapshot_->config;
   upstreams_.clear();
-  upstreams_.resize(cfg.upstreams.size());
   for (size_t u = 0; u < cfg.upstreams.size(); ++u) {
-    const config::Upstream& up = cfg.upstreams[u];
-    upstreams_[u].config = &up;
-    upstreams_[u].next = static_cast<uint32_t>(index_);  // workers start at different endpoints
-    for (size_t e = 0; e < up.endpoints.size(); ++e) {
-      upstreams_[u].endpoints.push_back(pools_.get(up.name, up.endpoints[e].address, snapshot_->endpoint_stats[u][e]));
-    }
+    upstreams_.push_back(&upstream_state(cfg.upstreams[u].name, snapshot_->upstream_stats[u]));
   }
 }
 
@@ -217,7 +242,7 @@ std::unique_ptr<gateway::Handler> Worker::dispatch(gateway::Downstream& ds, gate
   ctx.route_stats = snap.route_stats[index];
   switch (ctx.route->kind) {
     case config::Route::Kind::kUpstream:
-      return proxy::make_proxy_handler(ds, ctx, upstreams_[static_cast<size_t>(ctx.route->upstream)]);
+      return proxy::make_proxy_handler(ds, ctx, *this);
     case config::Route::Kind::kRespond:
       return gateway::make_respond_handler(ds, ctx.route->respond);
     case config::Route::Kind::kEcho:
@@ -254,7 +279,7 @@ void Worker::connection_closed(Connection* c) {
 void Worker::begin_shutdown(int64_t timeout_ms) {
   shutting_down_ = true;
   for (auto& l : listeners_) l->close();
-  pools_.close_idle();
+  for (auto& [name, u] : upstream_states_) u->close_idle();
   for (Connection* c = connections_; c != nullptr; c = c->next) c->drain();
   if (connection_count_ == 0) {
     loop_.stop();

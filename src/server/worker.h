@@ -10,10 +10,15 @@
 #include <thread>
 #include <vector>
 
+#include <unordered_map>
+
 #include "gateway/snapshot.h"
 #include "net/event_loop.h"
+#include "proxy/mirror.h"
+#include "proxy/proxy.h"
 #include "server/connection.h"
-#include "upstream/pool.h"
+#include "upstream/endpoint_set.h"
+#include "upstream/worker_upstream.h"
 
 namespace portico::server {
 
@@ -48,16 +53,18 @@ class Listener final : public net::IoHandler {
   int64_t last_warning_ms_ = -1'000'000;
 };
 
-class Worker final : public Dispatcher {
+class Worker final : public Dispatcher, public proxy::ProxyEnv {
  public:
   Worker(int index, gateway::StatsRegistry& stats, std::shared_ptr<const gateway::Snapshot> snapshot,
-         std::vector<int> listen_fds, std::function<void(int)> on_exit);
+         std::vector<int> listen_fds, upstream::OutlierSink* outliers, std::function<void(int)> on_exit);
   ~Worker() override;
 
   void start();
   void join();
   // Thread-safe.
   void install(std::shared_ptr<const gateway::Snapshot> snapshot);
+  // Thread-safe: a new endpoint set for an upstream (from the main thread's manager).
+  void update_endpoints(const std::string& upstream, std::shared_ptr<const upstream::EndpointSet> set);
   void shutdown(int64_t timeout_ms);
 
   // Dispatcher
@@ -68,7 +75,13 @@ class Worker final : public Dispatcher {
   void connection_opened(Connection* c) override;
   void connection_closed(Connection* c) override;
 
+  // proxy::ProxyEnv
+  upstream::WorkerUpstream& upstream(int index) override { return *upstreams_[static_cast<size_t>(index)]; }
+  upstream::OutlierSink* outlier_sink() override { return outliers_; }
+  proxy::MirrorTracker& mirrors() override { return mirrors_; }
+
  private:
+  upstream::WorkerUpstream& upstream_state(const std::string& name, gateway::UpstreamStats* stats);
   void apply(std::shared_ptr<const gateway::Snapshot> snapshot);
   void begin_shutdown(int64_t timeout_ms);
   void accept(int fd, const sockaddr_storage& peer);
@@ -76,9 +89,12 @@ class Worker final : public Dispatcher {
   int index_;
   gateway::StatsRegistry& stats_;
   net::EventLoop loop_;
-  upstream::PoolSet pools_;
+  upstream::OutlierSink* outliers_;
+  // Per upstream name, for the life of the worker (requests in flight keep pointers).
+  std::unordered_map<std::string, std::unique_ptr<upstream::WorkerUpstream>> upstream_states_;
   std::shared_ptr<const gateway::Snapshot> snapshot_;
-  std::vector<upstream::UpstreamRuntime> upstreams_;  // by upstream index in snapshot_
+  std::vector<upstream::WorkerUpstream*> upstreams_;  // by upstream index in snapshot_
+  proxy::MirrorTracker mirrors_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   AccessLogWriter access_log_;
   Connection* connections_ = nullptr;

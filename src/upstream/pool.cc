@@ -1,5 +1,7 @@
 #include "upstream/pool.h"
 
+#include "upstream/worker_upstream.h"
+
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -54,18 +56,13 @@ UpstreamConnection::ReadResult UpstreamConnection::read(size_t min_free, size_t 
 
 // ---- EndpointPool ----
 
-EndpointPool::EndpointPool(net::EventLoop& loop, const net::Address& address, gateway::EndpointStats* stats)
-    : loop_(loop), address_(address), address_text_(address.to_string()), stats_(stats) {}
+EndpointPool::EndpointPool(WorkerUpstream& owner, const net::Address& address, std::string address_text,
+                           gateway::EndpointStats* stats)
+    : owner_(owner), address_(address), address_text_(std::move(address_text)), stats_(stats) {}
 
-EndpointPool::~EndpointPool() {
-  while (idle_head_ != nullptr) {
-    UpstreamConnection* c = idle_head_;
-    unlink_idle(c);
-    c->state_ = UpstreamConnection::State::kClosed;
-    ::close(c->fd_);
-    delete c;
-  }
-}
+EndpointPool::~EndpointPool() { close_idle(); }
+
+net::EventLoop& EndpointPool::loop() { return owner_.loop(); }
 
 void EndpointPool::unlink_idle(UpstreamConnection* c) {
   if (c->prev) c->prev->next = c->next;
@@ -91,20 +88,23 @@ UpstreamConnection* EndpointPool::connect(ConnectionUser* user, std::string& err
   counters().connects.add();
   if (!fd) {
     counters().connect_failures.add();
+    owner_.connection_closed();
     error = fd.error().message;
     return nullptr;
   }
   auto* c = new UpstreamConnection(*this, *fd);
   c->user_ = user;
   c->state_ = UpstreamConnection::State::kActive;
-  if (!loop_.watch(*fd, c)) {
+  if (!loop().watch(*fd, c)) {
     error = strerror(errno);
     c->state_ = UpstreamConnection::State::kClosed;
     ::close(*fd);
     delete c;
     counters().connect_failures.add();
+    owner_.connection_closed();
     return nullptr;
   }
+  ++open_count_;
   counters().active.inc();
   return c;
 }
@@ -116,7 +116,7 @@ void EndpointPool::mark_request(UpstreamConnection* c) {
 }
 
 void EndpointPool::release(UpstreamConnection* c, bool reusable, const config::Pool& settings) {
-  if (!reusable || c->rdhup_ || c->pending() != 0 || !c->in_.empty() || idle_count_ >= settings.max_idle) {
+  if (!reusable || c->rdhup_ || c->pending() != 0 || !c->in_.empty() || idle_count_ >= settings.max_idle || retired_) {
     close(c);
     return;
   }
@@ -130,6 +130,7 @@ void EndpointPool::release(UpstreamConnection* c, bool reusable, const config::P
   ++idle_count_;
   counters().idle.inc();
   c->idle_timer_.arm_after_ms(settings.idle_timeout_ms);
+  owner_.connection_idle();
 }
 
 void EndpointPool::close(UpstreamConnection* c) {
@@ -141,26 +142,13 @@ void EndpointPool::close(UpstreamConnection* c) {
   c->idle_timer_.cancel();
   ::close(c->fd_);
   c->in_.release();
-  loop_.release(c);
+  loop().release(c);
+  --open_count_;
+  owner_.connection_closed();
 }
 
-// ---- PoolSet ----
-
-EndpointPool* PoolSet::get(const std::string& upstream, const net::Address& address,
-                           gateway::EndpointStats* stats) {
-  std::string key = upstream + '|' + address.to_string();
-  auto it = pools_.find(key);
-  if (it != pools_.end()) return it->second.get();
-  auto pool = std::make_unique<EndpointPool>(loop_, address, stats);
-  EndpointPool* p = pool.get();
-  pools_.emplace(std::move(key), std::move(pool));
-  return p;
-}
-
-void PoolSet::close_idle() {
-  for (auto& [key, pool] : pools_) {
-    while (UpstreamConnection* c = pool->take_idle()) pool->close(c);
-  }
+void EndpointPool::close_idle() {
+  while (UpstreamConnection* c = take_idle()) close(c);
 }
 
 }  // namespace portico::upstream

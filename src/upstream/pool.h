@@ -1,17 +1,15 @@
-// Upstream connections and the per-worker pools that keep them alive between requests.
+// Upstream connections and the per-worker pool of one endpoint that keeps them alive
+// between requests.
 //
-// Each worker has its own pool per endpoint address (no locks, no cross-thread handoff).
-// Pools keep every connection that finished a request cleanly, up to max_idle, most
-// recently used first; a pool smaller than the number of requests in flight would close
-// and reopen connections on every burst. An idle connection closes on its idle timeout
-// or as soon as the upstream closes it.
+// Each worker has its own pool per endpoint (no locks, no cross-thread handoff). A pool
+// keeps every connection that finished a request cleanly, up to max_idle, most recently
+// used first; a pool smaller than the number of requests in flight would close and reopen
+// connections on every burst. An idle connection closes on its idle timeout or as soon as
+// the upstream closes it.
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
-#include <unordered_map>
-#include <vector>
 
 #include "config/config.h"
 #include "core/buffer.h"
@@ -23,6 +21,7 @@
 namespace portico::upstream {
 
 class EndpointPool;
+class WorkerUpstream;
 
 // The user of an active connection (the proxy) receives its socket events.
 class ConnectionUser {
@@ -79,58 +78,54 @@ class UpstreamConnection final : public net::IoHandler {
 
 class EndpointPool {
  public:
-  EndpointPool(net::EventLoop& loop, const net::Address& address, gateway::EndpointStats* stats);
+  EndpointPool(WorkerUpstream& owner, const net::Address& address, std::string address_text,
+               gateway::EndpointStats* stats);
   ~EndpointPool();
 
   // A pooled connection, most recently used first, or nullptr. It starts a request.
   UpstreamConnection* take_idle();
-  // A new connection with connect() in progress, or nullptr with error set.
+  // A new connection with connect() in progress, or nullptr with error set. The caller
+  // has reserved the connection slot (WorkerUpstream::acquire).
   UpstreamConnection* connect(ConnectionUser* user, std::string& error);
   // After connect() completed, or before a request on a pooled connection.
   void mark_request(UpstreamConnection* c);
   // Back from a request: pooled if reusable and there is room, else closed.
   void release(UpstreamConnection* c, bool reusable, const config::Pool& settings);
   void close(UpstreamConnection* c);
+  void close_idle();
 
-  net::EventLoop& loop() { return loop_; }
+  // Requests from this worker using this endpoint now (least-request balancing). A pool
+  // is never freed while this is above zero.
+  uint32_t active_requests() const { return active_requests_; }
+  void begin_request() { ++active_requests_; }
+  void end_request() { --active_requests_; }
+
+  net::EventLoop& loop();
+  WorkerUpstream& owner() { return owner_; }
   const net::Address& address() const { return address_; }
   const std::string& address_text() const { return address_text_; }
+  gateway::EndpointStats* stats() { return stats_; }
   gateway::EndpointCounters& counters() { return stats_->counters.local(); }
   size_t idle_count() const { return idle_count_; }
+  size_t open_count() const { return open_count_; }
+  bool in_use() const { return active_requests_ > 0 || open_count_ > 0; }
+  // The endpoint left the set: connections close instead of returning to the pool.
+  bool retired() const { return retired_; }
 
  private:
   friend class UpstreamConnection;
+  friend class WorkerUpstream;
   void unlink_idle(UpstreamConnection* c);
 
-  net::EventLoop& loop_;
+  WorkerUpstream& owner_;
   net::Address address_;
   std::string address_text_;
   gateway::EndpointStats* stats_;
   UpstreamConnection* idle_head_ = nullptr;  // most recently used
   size_t idle_count_ = 0;
-};
-
-// All of one worker's pools, keyed by upstream name and endpoint address (so each
-// upstream's metrics stay its own); pools outlive config snapshots.
-class PoolSet {
- public:
-  explicit PoolSet(net::EventLoop& loop) : loop_(loop) {}
-  EndpointPool* get(const std::string& upstream, const net::Address& address,
-                    gateway::EndpointStats* stats);
-  void close_idle();  // shutdown
-
- private:
-  net::EventLoop& loop_;
-  std::unordered_map<std::string, std::unique_ptr<EndpointPool>> pools_;
-};
-
-// One worker's view of one upstream under the current snapshot.
-struct UpstreamRuntime {
-  const config::Upstream* config = nullptr;
-  std::vector<EndpointPool*> endpoints;
-  uint32_t next = 0;
-
-  EndpointPool* pick() { return endpoints[next++ % endpoints.size()]; }
+  size_t open_count_ = 0;  // idle + active connections
+  uint32_t active_requests_ = 0;
+  bool retired_ = false;
 };
 
 }  // namespace portico::upstream

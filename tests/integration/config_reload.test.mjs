@@ -36,7 +36,7 @@ routes:
   assert.equal(r.code, 1);
   assert.match(r.stderr, new RegExp(`${file}:8:15: routes\\[0\\]\\.upstream: unknown upstream "prodcts" \\(did you mean "products"\\?\\)`));
   assert.match(r.stderr, new RegExp(`${file}:10:5: routes\\[1\\]\\.respnd: unknown key "respnd" \\(did you mean "respond"\\?\\)`));
-  assert.match(r.stderr, /routes\[1\]: a route needs one of: upstream, respond, echo/);
+  assert.match(r.stderr, /routes\[1\]: a route needs one of: upstream, split, respond, echo/);
   assert.match(r.stderr, /3 errors/);
 });
 

@@ -105,7 +105,9 @@ routes:
   EXPECT_EQ(r.host, "api.example.com");  // hosts compare case-insensitively
   EXPECT_EQ(r.methods, (std::vector<std::string>{"GET", "HEAD"}));
   EXPECT_EQ(r.param_names, std::vector<std::string>{"id"});
-  EXPECT_EQ(r.upstream, 0);
+  ASSERT_EQ(r.targets.size(), 1u);
+  EXPECT_EQ(r.targets[0].upstream, 0);
+  EXPECT_FALSE(r.is_split());
   EXPECT_EQ(r.rewrite.path_template, "/products/{id}");
   EXPECT_EQ(r.max_body, 2048u);
   EXPECT_EQ(r.response_timeout_ms, 1000);
@@ -176,8 +178,8 @@ TEST(ConfigLoader, RouteShapeErrors) {
   std::string t = l.text();
   EXPECT_NE(t.find("test.yaml:4:5: routes[0]: missing key \"match\" (with at least a path)"), std::string::npos) << t;
   EXPECT_NE(t.find("test.yaml:5:12: routes[1].match: missing key \"path\""), std::string::npos) << t;
-  EXPECT_NE(t.find("test.yaml:7:5: routes[2]: a route needs one of: upstream, respond, echo"), std::string::npos) << t;
-  EXPECT_NE(t.find("test.yaml:8:5: routes[3]: a route takes only one of: upstream, respond, echo"), std::string::npos) << t;
+  EXPECT_NE(t.find("test.yaml:7:5: routes[2]: a route needs one of: upstream, split, respond, echo"), std::string::npos) << t;
+  EXPECT_NE(t.find("test.yaml:8:5: routes[3]: a route takes only one of: upstream, split, respond, echo"), std::string::npos) << t;
   EXPECT_NE(t.find("routes[4].match.methods: methods are case-sensitive: write \"GET\", not \"get\""), std::string::npos) << t;
   EXPECT_NE(t.find("test.yaml:13:19: routes[5].match.path: path must start with '/'"), std::string::npos) << t;
   // Sorted by position.

@@ -8,21 +8,21 @@
 
 #include "net/event_loop.h"
 
-namespace portico::app {
+namespace portico::net {
 
-class FileWatcher final : public net::IoHandler {
+class FileWatcher final : public IoHandler {
  public:
-  FileWatcher(net::EventLoop& loop, const std::string& path, std::function<void()> on_change);
+  FileWatcher(EventLoop& loop, const std::string& path, std::function<void()> on_change);
   ~FileWatcher() override;
   bool ok() const { return fd_ >= 0; }
   void on_io(uint32_t events) override;
 
  private:
-  net::EventLoop& loop_;
+  EventLoop& loop_;
   int fd_ = -1;
   std::string name_;
   std::function<void()> on_change_;
-  net::Timer debounce_;
+  Timer debounce_;
 };
 
-}  // namespace portico::app
+}  // namespace portico::net

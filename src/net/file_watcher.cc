@@ -1,4 +1,4 @@
-#include "app/file_watcher.h"
+#include "net/file_watcher.h"
 
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -9,15 +9,15 @@
 
 #include "core/log.h"
 
-namespace portico::app {
+namespace portico::net {
 
-FileWatcher::FileWatcher(net::EventLoop& loop, const std::string& path, std::function<void()> on_change)
+FileWatcher::FileWatcher(EventLoop& loop, const std::string& path, std::function<void()> on_change)
     : loop_(loop), on_change_(std::move(on_change)), debounce_(loop, [this] { on_change_(); }) {
   std::filesystem::path p = std::filesystem::absolute(path);
   name_ = p.filename().string();
   fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd_ < 0) {
-    log::warn("config file watch unavailable: {}", strerror(errno));
+    log::warn("file watch unavailable ({}): {}", path, strerror(errno));
     return;
   }
   if (inotify_add_watch(fd_, p.parent_path().c_str(),
@@ -53,4 +53,4 @@ void FileWatcher::on_io(uint32_t) {
   if (relevant) debounce_.arm_after_ms(150);
 }
 
-}  // namespace portico::app
+}  // namespace portico::net

@@ -1,0 +1,81 @@
+// Requests Portico makes itself: active health checks, the etcd API (and later remote
+// JWKS). One request per connection, HTTP/1.1, asynchronous on an event loop. Not for
+// proxied traffic, which goes through the pooled upstream connections.
+//
+// Ownership: the caller owns the client until its on_done runs; after on_done the
+// client frees itself. cancel() ends it early (no callback) and frees it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "core/buffer.h"
+#include "http/body_reader.h"
+#include "http/parser.h"
+#include "net/event_loop.h"
+#include "net/output_buffer.h"
+#include "net/socket.h"
+
+namespace portico::client {
+
+struct Request {
+  net::Address address;
+  std::string host;  // Host header
+  std::string method = "GET";
+  std::string target = "/";
+  std::string body;
+  std::string content_type;  // sent with a body
+  int64_t timeout_ms = 5'000;  // to the whole response, or to the head when streaming
+  uint64_t max_body = 1 << 20;  // collected bodies larger than this fail the request
+  bool stream = false;          // body pieces go to on_body as they come; no size limit
+};
+
+struct Response {
+  int status = 0;
+  std::string body;  // collected (not streaming)
+};
+
+class HttpClient final : public net::IoHandler {
+ public:
+  struct Callbacks {
+    // Streaming only: each body piece as it arrives (after on_head).
+    std::function<void(int status)> on_head;
+    std::function<void(std::string_view piece)> on_body;
+    // Always called once, last: the response, or an error message.
+    std::function<void(bool ok, Response response, std::string error)> on_done;
+  };
+
+  // Starts a request; the client reports through callbacks (possibly before returning
+  // when the connect fails at once). Returns the client so it can be cancelled.
+  static HttpClient* start(net::EventLoop& loop, Request request, Callbacks callbacks);
+  void cancel();
+
+  void on_io(uint32_t events) override;
+
+ private:
+  HttpClient(net::EventLoop& loop, Request request, Callbacks callbacks);
+  ~HttpClient() override;
+  void begin();
+  void read();
+  void fail(std::string error);
+  void finish();
+  void release();
+
+  net::EventLoop& loop_;
+  Request request_;
+  Callbacks callbacks_;
+  net::Timer timer_;
+  int fd_ = -1;
+  bool connecting_ = true;
+  bool done_ = false;
+  Buffer in_;
+  net::OutputBuffer out_;
+  http::ResponseHead head_;
+  bool head_done_ = false;
+  http::BodyReader body_;
+  Response response_;
+};
+
+}  // namespace portico::client
