@@ -22,20 +22,7 @@ const char* balance_name(Balance b) {
 
 namespace {
 
-// One static endpoint: "host:port" or {address: host:port, weight: N}.
-bool read_endpoint(Context& ctx, const YAML::Node& n, const std::string& path, Endpoint& e) {
-  YAML::Node address = n;
-  if (n.IsMap()) {
-    MapReader m(ctx, n, path);
-    address = m.get("address");
-    if (!address.IsDefined()) {
-      ctx.error(n, path, "missing key \"address\" (host:port)");
-      return false;
-    }
-    if (auto w = m.get("weight"); w.IsDefined() && !ctx.read_u32(w, m.path_of("weight"), 1, 10'000, e.weight)) {
-      return false;
-    }
-  }
+bool read_endpoint_address(Context& ctx, const YAML::Node& address, const std::string& path, Endpoint& e) {
   if (!ctx.read_string(address, path, e.text)) return false;
   auto a = net::parse_address(e.text, true);
   if (!a) {
@@ -48,6 +35,25 @@ bool read_endpoint(Context& ctx, const YAML::Node& n, const std::string& path, E
   }
   e.address = *a;
   return true;
+}
+
+// One static endpoint: "host:port" or {address: host:port, weight: N}.
+// (yaml-cpp assigns through a Node that refers into the tree, so each node here is bound
+// once and never reassigned.)
+bool read_endpoint(Context& ctx, const YAML::Node& n, const std::string& path, Endpoint& e) {
+  if (n.IsMap()) {
+    MapReader m(ctx, n, path);
+    YAML::Node address = m.get("address");
+    if (!address.IsDefined()) {
+      ctx.error(n, path, "missing key \"address\" (host:port)");
+      return false;
+    }
+    if (auto w = m.get("weight"); w.IsDefined() && !ctx.read_u32(w, m.path_of("weight"), 1, 10'000, e.weight)) {
+      return false;
+    }
+    return read_endpoint_address(ctx, address, m.path_of("address"), e);
+  }
+  return read_endpoint_address(ctx, n, path, e);
 }
 
 void read_static_endpoints(Context& ctx, const YAML::Node& eps, const std::string& path, Upstream& u) {
@@ -124,27 +130,31 @@ void read_dns(Context& ctx, const YAML::Node& n, const std::string& path, DnsDis
   if (d.max_ttl_ms < d.min_ttl_ms) ctx.error(n, m.path_of("max_ttl"), "must not be less than min_ttl");
 }
 
-void read_file_discovery(Context& ctx, const YAML::Node& n, const std::string& path, const std::string& base_dir,
-                         FileDiscovery& f) {
-  YAML::Node p = n;
-  std::string p_path = path;
-  std::optional<MapReader> m;
-  if (n.IsMap()) {
-    m.emplace(ctx, n, path);
-    p = m->get("path");
-    p_path = m->path_of("path");
-    if (!p.IsDefined()) {
-      ctx.error(n, path, "missing key \"path\"");
-      return;
-    }
-  }
-  if (!ctx.read_string(p, p_path, f.path)) return;
+void read_file_path(Context& ctx, const YAML::Node& p, const std::string& path, const std::string& base_dir,
+                    FileDiscovery& f) {
+  if (!ctx.read_string(p, path, f.path)) return;
   if (f.path.empty()) {
-    ctx.error(p, p_path, "must not be empty");
+    ctx.error(p, path, "must not be empty");
     return;
   }
   std::filesystem::path fp(f.path);
   if (fp.is_relative() && !base_dir.empty()) f.path = (std::filesystem::path(base_dir) / fp).lexically_normal().string();
+}
+
+// "endpoints.yaml" or {path: endpoints.yaml}
+void read_file_discovery(Context& ctx, const YAML::Node& n, const std::string& path, const std::string& base_dir,
+                         FileDiscovery& f) {
+  if (!n.IsMap()) {
+    read_file_path(ctx, n, path, base_dir, f);
+    return;
+  }
+  MapReader m(ctx, n, path);
+  YAML::Node p = m.get("path");
+  if (!p.IsDefined()) {
+    ctx.error(n, path, "missing key \"path\"");
+    return;
+  }
+  read_file_path(ctx, p, m.path_of("path"), base_dir, f);
 }
 
 void read_etcd(Context& ctx, const YAML::Node& n, const std::string& path, EtcdDiscovery& e) {

@@ -9,20 +9,18 @@
 namespace portico::upstream {
 namespace {
 
-// Ring size: enough points that each endpoint's share is close to its weight
-// (~100 points per endpoint), bounded so building and searching stay cheap.
-constexpr uint64_t kPointsPerEndpoint = 100;
-constexpr uint64_t kMinRing = 1024;
-constexpr uint64_t kMaxRing = 65536;
+// Points per unit of weight. Each endpoint's points depend only on its own address and
+// weight, so adding or removing an endpoint moves only the keys on its points. Only a
+// ring that would pass kMaxRing is scaled down (and then loses that property).
+constexpr uint64_t kPointsPerWeight = 128;
+constexpr uint64_t kMaxRing = 1 << 20;
 
 std::vector<RingPoint> build_ring(const std::vector<EndpointEntry>& endpoints, uint64_t total_weight) {
-  uint64_t size = std::clamp<uint64_t>(kPointsPerEndpoint * endpoints.size(), kMinRing, kMaxRing);
+  double scale = std::min(1.0, static_cast<double>(kMaxRing) / static_cast<double>(kPointsPerWeight * total_weight));
   std::vector<RingPoint> ring;
-  ring.reserve(size + endpoints.size());
   for (size_t i = 0; i < endpoints.size(); ++i) {
-    // Points depend only on the endpoint's address, so adding or removing one endpoint
-    // moves only the keys that land on its points.
-    uint64_t points = std::max<uint64_t>(1, size * endpoints[i].weight / total_weight);
+    auto points = static_cast<uint64_t>(static_cast<double>(kPointsPerWeight * endpoints[i].weight) * scale);
+    points = std::max<uint64_t>(1, points);
     for (uint64_t k = 0; k < points; ++k) {
       ring.push_back({hash64(fmt::format("{}#{}", endpoints[i].text, k)), static_cast<uint32_t>(i)});
     }

@@ -51,6 +51,7 @@ void WorkerUpstream::update(std::shared_ptr<const EndpointSet> set) {
   by_address_ = std::move(next);
   set_ = std::move(set);
   swrr_.assign(pools_.size(), 0);
+  edf_.assign(pools_.size(), 0.0);
   collect();
   if (wait_head_ != nullptr) serve_waiters();  // waiters for a retired endpoint may now go elsewhere
 }
@@ -113,19 +114,37 @@ int WorkerUpstream::pick_round_robin(std::span<EndpointPool* const> tried) {
   return best;
 }
 
-// Power of two choices: two random candidates (by weight), the one with fewer requests
-// in flight per unit of weight wins. Counts are this worker's own: no shared writes on
-// the request path, and each worker balances the load it sends.
+// Equal weights: power of two choices. Two distinct random candidates, the one with
+// fewer requests in flight wins. Unequal weights: a smooth weighted choice on effective
+// weights weight / (in flight + 1), as Envoy does: the configured shares when endpoints
+// keep up, less for one that falls behind. Counts are this worker's own: no shared
+// writes on the request path, and each worker balances the load it sends.
 int WorkerUpstream::pick_least_request(std::span<EndpointPool* const> tried) {
-  bool weighted = set_->weighted;
-  int a = untried_random(weighted, tried);
-  int b = untried_random(weighted, tried);
-  if (a == b) return a;
-  auto load = [&](int i, int other) {
-    return static_cast<uint64_t>(pools_[static_cast<size_t>(i)]->active_requests()) *
-           set_->endpoints[static_cast<size_t>(other)].weight;
-  };
-  return load(b, a) < load(a, b) ? b : a;
+  size_t n = pools_.size();
+  if (set_->weighted) {
+    bool all_tried = true;
+    for (size_t i = 0; i < n && all_tried; ++i) all_tried = excluded(pools_[i], tried);
+    double total = 0;
+    int best = -1;
+    for (size_t i = 0; i < n; ++i) {
+      if (!all_tried && excluded(pools_[i], tried)) continue;
+      double w = set_->endpoints[i].weight / (pools_[i]->active_requests() + 1.0);
+      edf_[i] += w;
+      total += w;
+      if (best < 0 || edf_[i] > edf_[static_cast<size_t>(best)]) best = static_cast<int>(i);
+    }
+    edf_[static_cast<size_t>(best)] -= total;
+    return best;
+  }
+  int a = untried_random(false, tried);
+  int b = untried_random(false, tried);
+  if (a == b) {
+    // Two distinct candidates, or the choice degenerates to random (with two endpoints,
+    // half the time).
+    b = static_cast<int>((static_cast<size_t>(a) + 1 + random_u64() % (n - 1)) % n);
+    if (!tried.empty() && excluded(pools_[static_cast<size_t>(b)], tried)) return a;
+  }
+  return pools_[static_cast<size_t>(b)]->active_requests() < pools_[static_cast<size_t>(a)]->active_requests() ? b : a;
 }
 
 int WorkerUpstream::pick_ring(uint64_t hash, std::span<EndpointPool* const> tried) {

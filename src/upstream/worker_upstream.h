@@ -96,6 +96,7 @@ class WorkerUpstream {
   std::unordered_map<std::string, std::unique_ptr<EndpointPool>> by_address_;
   std::vector<std::unique_ptr<EndpointPool>> retired_;  // left the set, still in use
   std::vector<int64_t> swrr_;  // smooth weighted round robin state, aligned with pools_
+  std::vector<double> edf_;    // the same for weighted least request (effective weights)
   uint32_t rr_ = 0;
   ConnectionWaiter* wait_head_ = nullptr;
   ConnectionWaiter* wait_tail_ = nullptr;
