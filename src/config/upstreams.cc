@@ -251,7 +251,10 @@ void read_health(Context& ctx, const YAML::Node& n, const std::string& path, Hea
       }
     }
   }
-  if (h.timeout_ms > h.interval_ms) ctx.error(n, m.path_of("timeout"), "must not be longer than the interval");
+  if (h.timeout_ms > h.interval_ms) {
+    YAML::Node t = m.get("timeout");
+    ctx.error(t.IsDefined() ? t : n, m.path_of("timeout"), "must not be longer than the interval");
+  }
 }
 
 void read_outlier(Context& ctx, const YAML::Node& n, const std::string& path, Outlier& o) {
@@ -334,9 +337,10 @@ void read_retries(Context& ctx, const YAML::Node& n, const std::string& path, Re
         else {
           std::string hint = suggest(item, {"connect_failure", "reset", "timeout", "gateway_error"});
           ctx.error(v, m.path_of("on"),
-                    fmt::format("unknown retry condition \"{}\"{} (expected connect_failure, reset, timeout, "
-                                "gateway_error or a status code from 400 to 599)",
-                                item, hint.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", hint)));
+                    hint.empty() ? fmt::format("unknown retry condition \"{}\" (expected connect_failure, reset, timeout, "
+                                               "gateway_error or a status code from 400 to 599)",
+                                               item)
+                                 : fmt::format("unknown retry condition \"{}\" (did you mean \"{}\"?)", item, hint));
         }
       }
     }
@@ -387,8 +391,9 @@ void read_upstream(Context& ctx, const std::string& name, const YAML::Node& node
       if (it == names.end()) {
         std::string hint = suggest(b, names);
         ctx.error(n, m.path_of("balance"),
-                  fmt::format("unknown balance \"{}\"{} (expected least_request, round_robin, random or ring_hash)", b,
-                              hint.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", hint)));
+                  hint.empty()
+                      ? fmt::format("unknown balance \"{}\" (expected least_request, round_robin, random or ring_hash)", b)
+                      : fmt::format("unknown balance \"{}\" (did you mean \"{}\"?)", b, hint));
       } else {
         u.balance = static_cast<Balance>(it - names.begin());
       }

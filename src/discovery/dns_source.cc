@@ -1,5 +1,7 @@
 #include "discovery/dns_source.h"
 
+#include "discovery/dns_message.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
@@ -22,38 +24,6 @@ constexpr int64_t kRetryMaxMs = 10'000;
 void init_library() {
   static std::once_flag once;
   std::call_once(once, [] { ares_library_init(ARES_LIB_INIT_ALL); });
-}
-
-// The smallest TTL among a DNS answer's records (c-ares' SRV parser drops TTLs).
-// Returns -1 when the message cannot be walked.
-int64_t min_answer_ttl(const unsigned char* msg, int len) {
-  auto skip_name = [&](int pos) -> int {
-    while (pos < len) {
-      unsigned char l = msg[pos];
-      if (l == 0) return pos + 1;
-      if ((l & 0xC0) == 0xC0) return pos + 2;  // compression pointer ends the name
-      pos += 1 + l;
-    }
-    return -1;
-  };
-  if (len < 12) return -1;
-  int qd = (msg[4] << 8) | msg[5];
-  int an = (msg[6] << 8) | msg[7];
-  int pos = 12;
-  for (int i = 0; i < qd && pos >= 0; ++i) {
-    pos = skip_name(pos);
-    if (pos >= 0) pos += 4;
-  }
-  int64_t min = -1;
-  for (int i = 0; i < an && pos >= 0; ++i) {
-    pos = skip_name(pos);
-    if (pos < 0 || pos + 10 > len) return min;
-    int64_t ttl = (static_cast<int64_t>(msg[pos + 4]) << 24) | (msg[pos + 5] << 16) | (msg[pos + 6] << 8) | msg[pos + 7];
-    int rdlen = (msg[pos + 8] << 8) | msg[pos + 9];
-    if (min < 0 || ttl < min) min = ttl;
-    pos += 10 + rdlen;
-  }
-  return min;
 }
 
 }  // namespace
