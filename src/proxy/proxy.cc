@@ -8,7 +8,8 @@
 //          response streams back to the client (or the failure becomes a 502/503/504).
 //
 // Every try's outcome feeds the endpoint's passive health; a copy may go to the route's
-// mirror once the body is known.
+// mirror once the body is known. Error messages go to the client: they name the
+// upstream, never an endpoint address (the access log has that, as "upstream").
 #include "proxy/proxy.h"
 
 #include <sys/epoll.h>
@@ -125,8 +126,7 @@ class ProxyHandler final : public gateway::Handler,
       int err = net::connect_result(conn_->fd());
       if (err != 0) {
         pool_->counters().connect_failures.add();
-        try_failed(TryFailure::kConnect, fmt::format("cannot connect to upstream \"{}\" ({}): {}", up_.name,
-                                                     pool_->address_text(), strerror(err)));
+        try_failed(TryFailure::kConnect, fmt::format("cannot connect to upstream \"{}\": {}", up_.name, strerror(err)));
         return;
       }
       pool_->mark_request(conn_);
@@ -250,8 +250,7 @@ class ProxyHandler final : public gateway::Handler,
                               up_.name, up_.breaker.max_pending));
         return;
       case upstream::WorkerUpstream::Acquire::kFailed:
-        try_failed(TryFailure::kConnect,
-                   fmt::format("cannot connect to upstream \"{}\" ({}): {}", up_.name, pool_->address_text(), err));
+        try_failed(TryFailure::kConnect, fmt::format("cannot connect to upstream \"{}\": {}", up_.name, err));
         return;
     }
   }
@@ -555,7 +554,7 @@ class ProxyHandler final : public gateway::Handler,
   void on_upstream_eof(const char* what) {
     if (!head_received_) {
       if (stale_pooled_connection()) return;
-      try_failed(TryFailure::kReset, fmt::format("{} (\"{}\", {})", what, up_.name, pool_->address_text()));
+      try_failed(TryFailure::kReset, fmt::format("{} (\"{}\")", what, up_.name));
       return;
     }
     if (body_.complete_at_eof()) {
@@ -567,7 +566,7 @@ class ProxyHandler final : public gateway::Handler,
 
   void on_upstream_lost(const char* what) {
     if (stale_pooled_connection()) return;
-    try_failed(TryFailure::kReset, fmt::format("{} (\"{}\", {})", what, up_.name, pool_->address_text()));
+    try_failed(TryFailure::kReset, fmt::format("{} (\"{}\")", what, up_.name));
   }
 
   // A pooled connection the upstream had closed just as it was reused: not the
@@ -606,8 +605,7 @@ class ProxyHandler final : public gateway::Handler,
     switch (phase_) {
       case Phase::kConnecting:
         pool_->counters().connect_failures.add();
-        try_failed(TryFailure::kConnect, fmt::format("timed out connecting to upstream \"{}\" ({})", up_.name,
-                                                     pool_->address_text()));
+        try_failed(TryFailure::kConnect, fmt::format("timed out connecting to upstream \"{}\"", up_.name));
         return;
       case Phase::kWaitingSlot:
         wu_.cancel_wait(this);
@@ -618,8 +616,7 @@ class ProxyHandler final : public gateway::Handler,
         return;
       case Phase::kExchanging:
         if (!head_received_) {
-          try_failed(TryFailure::kTimeout, fmt::format("upstream \"{}\" ({}) did not respond in time", up_.name,
-                                                       pool_->address_text()));
+          try_failed(TryFailure::kTimeout, fmt::format("upstream \"{}\" did not respond in time", up_.name));
         } else {
           upstream_failed_midway("upstream stalled mid-response");
         }

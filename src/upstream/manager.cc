@@ -357,8 +357,10 @@ void UpstreamManager::publish(Upstream& u) {
   }
   std::string why;
   if (u.endpoints.empty()) {
-    why = !u.source_error.empty() ? "no endpoints known: " + u.source_error
-          : u.source                ? "waiting for the first answer from " + u.source->describe()
+    // Clients see this: the source's details (names, addresses) stay in the log and
+    // /upstreams.
+    why = !u.source_error.empty() ? "discovery has found no endpoints (its last attempt failed)"
+          : u.source                ? "discovery has not answered yet"
                                     : "no endpoints";
   } else if (usable.empty()) {
     why = fmt::format("all {} endpoints are down ({} failing health checks, {} ejected)", u.endpoints.size(), unhealthy,

@@ -135,7 +135,10 @@ ${routes}`);
     await waitFor(async () => (await upstreams(p)).discovery.ok === false, { what: 'lookup failure' });
     const r = await json(`${p.url}/x`);
     assert.equal(r.status, 503);
-    assert.match(r.json.error, /no usable endpoint for upstream "svc": no endpoints known: missing\.test: /);
+    assert.equal(r.json.error, 'no usable endpoint for upstream "svc": discovery has found no endpoints (its last attempt failed)');
+    // The details are for operators: /upstreams and the log, not the client.
+    assert.match((await upstreams(p)).discovery.error, /missing\.test: /);
+    assert.match(p.stderr, /upstream "svc": discovery failed: missing\.test: .*; no endpoints known yet/);
   } finally {
     await p.stop();
   }

@@ -18,7 +18,7 @@ const portFree = (port) => new Promise((resolve) => {
 
 test('quickstart: make run serves the example and curl through it works', async () => {
   // The example uses fixed ports; a skipped test would pass silently in ctest, so fail.
-  for (const port of [8080, 9001, 9901]) {
+  for (const port of [8080, 9001, 9002, 9901]) {
     assert.ok(await portFree(port), `port ${port} is in use (is \`make run\` running?); the quickstart needs it`);
   }
   const proc = spawn(path.join(root, 'examples/quickstart/run'), [PORTICO_BIN], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -27,7 +27,8 @@ test('quickstart: make run serves the example and curl through it works', async 
   proc.stderr.on('data', (d) => { out += d; });
   const exited = new Promise((r) => proc.on('exit', r));
   try {
-    await waitFor(async () => /portico started/.test(out) && !(await portFree(9001)), { timeoutMs: 15000, what: 'quickstart' });
+    await waitFor(async () => /portico started/.test(out) && !(await portFree(9001)) && !(await portFree(9002)),
+      { timeoutMs: 15000, what: 'quickstart' });
     let r = await json('http://127.0.0.1:8080/hello');
     assert.equal(r.status, 200);
     assert.equal(r.json.message, 'hello from portico');
@@ -36,17 +37,23 @@ test('quickstart: make run serves the example and curl through it works', async 
     assert.equal(r.json.name, 'Espresso cup');
     assert.match(r.headers['x-request-id'], /^[0-9a-f-]{36}$/);
     assert.equal(r.json.request_id, r.headers['x-request-id'], 'the upstream saw the same request id');
+    const servedBy = new Set();
+    for (let i = 0; i < 20; i++) servedBy.add((await json('http://127.0.0.1:8080/api/products/2')).json.served_by);
+    assert.deepEqual([...servedBy].sort(), ['upstream:9001', 'upstream:9002'], 'both instances serve');
     r = await json('http://127.0.0.1:8080/api/products');
     assert.equal(r.json.length, 2);
+    const up = (await json('http://127.0.0.1:9901/upstreams')).json.products;
+    assert.equal(up.usable, 2);
+    assert.equal(up.health_checks, true);
     r = await json('http://127.0.0.1:8080/echo/anything', { method: 'POST', body: '{"a":1}' });
     assert.equal(r.json.body, '{"a":1}');
     const m = await request('http://127.0.0.1:9901/metrics');
-    assert.match(m.body.toString(), /portico_route_requests_total\{route="products",code="200"\} 1/);
+    assert.match(m.body.toString(), /portico_route_requests_total\{route="products",code="200"\} 21/);
     assert.match(out, /"route":"products"/, 'access log on stdout');
   } finally {
     proc.kill('SIGINT');
     await exited;
   }
-  await waitFor(() => portFree(9001), { what: 'the example upstream to stop' });
+  await waitFor(async () => (await portFree(9001)) && (await portFree(9002)), { what: 'the example upstreams to stop' });
   assert.match(out, /portico stopped/);
 });
