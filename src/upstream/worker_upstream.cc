@@ -50,8 +50,7 @@ void WorkerUpstream::update(std::shared_ptr<const EndpointSet> set) {
   }
   by_address_ = std::move(next);
   set_ = std::move(set);
-  swrr_.assign(pools_.size(), 0);
-  edf_.assign(pools_.size(), 0.0);
+  smooth_.assign(pools_.size(), 0.0);
   collect();
   if (wait_head_ != nullptr) serve_waiters();  // waiters for a retired endpoint may now go elsewhere
 }
@@ -88,6 +87,27 @@ int WorkerUpstream::untried_random(bool weighted, std::span<EndpointPool* const>
   return static_cast<int>(start);  // every endpoint was tried: any will do
 }
 
+// Smooth weighted choice (nginx's weighted round robin): every candidate gains its
+// weight, the leader is chosen and pays the total, so picks interleave (5:1:1 gives
+// a a b a c a a, not a a a a a b c). Tried endpoints are left out while others remain.
+template <typename WeightOf>
+int WorkerUpstream::smooth_pick(std::span<EndpointPool* const> tried, WeightOf weight_of) {
+  size_t n = pools_.size();
+  bool all_tried = !tried.empty();
+  for (size_t i = 0; i < n && all_tried; ++i) all_tried = excluded(pools_[i], tried);
+  double total = 0;
+  int best = -1;
+  for (size_t i = 0; i < n; ++i) {
+    if (!all_tried && !tried.empty() && excluded(pools_[i], tried)) continue;
+    double w = weight_of(i);
+    smooth_[i] += w;
+    total += w;
+    if (best < 0 || smooth_[i] > smooth_[static_cast<size_t>(best)]) best = static_cast<int>(i);
+  }
+  smooth_[static_cast<size_t>(best)] -= total;
+  return best;
+}
+
 int WorkerUpstream::pick_round_robin(std::span<EndpointPool* const> tried) {
   size_t n = pools_.size();
   if (!set_->weighted) {
@@ -97,21 +117,7 @@ int WorkerUpstream::pick_round_robin(std::span<EndpointPool* const> tried) {
     }
     return static_cast<int>(rr_++ % n);
   }
-  // Smooth weighted round robin: every endpoint gains its weight, the leader is chosen
-  // and pays the total, so picks interleave (5:1:1 gives a a b a c a a, not a a a a a b c).
-  bool all_tried = true;
-  for (size_t i = 0; i < n && all_tried; ++i) all_tried = excluded(pools_[i], tried);
-  int64_t total = 0;
-  int best = -1;
-  for (size_t i = 0; i < n; ++i) {
-    if (!all_tried && excluded(pools_[i], tried)) continue;
-    int64_t w = set_->endpoints[i].weight;
-    swrr_[i] += w;
-    total += w;
-    if (best < 0 || swrr_[i] > swrr_[static_cast<size_t>(best)]) best = static_cast<int>(i);
-  }
-  swrr_[static_cast<size_t>(best)] -= total;
-  return best;
+  return smooth_pick(tried, [this](size_t i) { return static_cast<double>(set_->endpoints[i].weight); });
 }
 
 // Equal weights: power of two choices. Two distinct random candidates, the one with
@@ -122,19 +128,9 @@ int WorkerUpstream::pick_round_robin(std::span<EndpointPool* const> tried) {
 int WorkerUpstream::pick_least_request(std::span<EndpointPool* const> tried) {
   size_t n = pools_.size();
   if (set_->weighted) {
-    bool all_tried = true;
-    for (size_t i = 0; i < n && all_tried; ++i) all_tried = excluded(pools_[i], tried);
-    double total = 0;
-    int best = -1;
-    for (size_t i = 0; i < n; ++i) {
-      if (!all_tried && excluded(pools_[i], tried)) continue;
-      double w = set_->endpoints[i].weight / (pools_[i]->active_requests() + 1.0);
-      edf_[i] += w;
-      total += w;
-      if (best < 0 || edf_[i] > edf_[static_cast<size_t>(best)]) best = static_cast<int>(i);
-    }
-    edf_[static_cast<size_t>(best)] -= total;
-    return best;
+    return smooth_pick(tried, [this](size_t i) {
+      return set_->endpoints[i].weight / (pools_[i]->active_requests() + 1.0);
+    });
   }
   int a = untried_random(false, tried);
   int b = untried_random(false, tried);

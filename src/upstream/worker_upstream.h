@@ -79,6 +79,8 @@ class WorkerUpstream {
   bool excluded(EndpointPool* p, std::span<EndpointPool* const> tried) const;
   size_t random_index(bool weighted);
   int untried_random(bool weighted, std::span<EndpointPool* const> tried);
+  template <typename WeightOf>
+  int smooth_pick(std::span<EndpointPool* const> tried, WeightOf weight_of);
   int pick_round_robin(std::span<EndpointPool* const> tried);
   int pick_least_request(std::span<EndpointPool* const> tried);
   int pick_ring(uint64_t hash, std::span<EndpointPool* const> tried);
@@ -95,8 +97,7 @@ class WorkerUpstream {
   std::vector<EndpointPool*> pools_;  // aligned with set_->endpoints
   std::unordered_map<std::string, std::unique_ptr<EndpointPool>> by_address_;
   std::vector<std::unique_ptr<EndpointPool>> retired_;  // left the set, still in use
-  std::vector<int64_t> swrr_;  // smooth weighted round robin state, aligned with pools_
-  std::vector<double> edf_;    // the same for weighted least request (effective weights)
+  std::vector<double> smooth_;  // smooth weighted choice state, aligned with pools_
   uint32_t rr_ = 0;
   ConnectionWaiter* wait_head_ = nullptr;
   ConnectionWaiter* wait_tail_ = nullptr;

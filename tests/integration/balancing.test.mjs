@@ -1,19 +1,11 @@
 // Load balancing and traffic splitting with real upstream processes: weights, least
 // request, consistent hashing, weighted and matched splits, sticky splits, mirroring,
 // and a strangler-fig migration done by editing the config under load.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Portico, json, metric, request, sleep, waitFor } from './lib/harness.mjs';
 import { sendMany, startLoad, startServices } from './lib/peers.mjs';
 
-const running = [];
-after(async () => { for (const s of running) await s.kill?.(); });
-
-async function services(names) {
-  const list = await startServices(names);
-  running.push(...list);
-  return list;
-}
 
 const server = 'server: {listen: [127.0.0.1:0], admin: 127.0.0.1:0, workers: 2}';
 
@@ -25,7 +17,7 @@ function assertShare(count, total, expected, what) {
 }
 
 test('weighted split: 10,000 requests land within ±5% of the configured 30/70 shares', async () => {
-  const [orders, legacy] = await services(['orders', 'legacy']);
+  const [orders, legacy] = await startServices(['orders', 'legacy']);
   const p = await Portico.start(`${server}
 upstreams:
   orders: {endpoints: [${orders.address}]}
@@ -47,7 +39,7 @@ routes:
 });
 
 test('matched split: header, cookie and query conditions pick their target; the rest is weighted', async () => {
-  const [canary, stable] = await services(['canary', 'stable']);
+  const [canary, stable] = await startServices(['canary', 'stable']);
   const p = await Portico.start(`${server}
 upstreams:
   canary: {endpoints: [${canary.address}]}
@@ -76,7 +68,7 @@ routes:
 });
 
 test('sticky split: one user always lands on the same side; users spread by the weights', async () => {
-  const [a, b] = await services(['a', 'b']);
+  const [a, b] = await startServices(['a', 'b']);
   const p = await Portico.start(`${server}
 upstreams:
   a: {endpoints: [${a.address}]}
@@ -106,7 +98,7 @@ routes:
 });
 
 test('weighted endpoints: least_request keeps to the weights when endpoints keep up', async () => {
-  const [a, b] = await services(['a', 'b']);
+  const [a, b] = await startServices(['a', 'b']);
   const p = await Portico.start(`${server}
 upstreams:
   svc:
@@ -128,7 +120,7 @@ routes:
 });
 
 test('least_request sends less to a slow endpoint than round_robin does', async () => {
-  const [fast, slow] = await services(['fast', 'slow']);
+  const [fast, slow] = await startServices(['fast', 'slow']);
   const share = async (balance) => {
     const p = await Portico.start(`${server}
 upstreams:
@@ -154,7 +146,7 @@ routes:
 });
 
 test('ring_hash: a key sticks to one endpoint, and removing an endpoint moves only its keys', async () => {
-  const [a, b, c] = await services(['a', 'b', 'c']);
+  const [a, b, c] = await startServices(['a', 'b', 'c']);
   const config = (eps) => `${server}
 upstreams:
   svc:
@@ -191,7 +183,7 @@ routes:
 });
 
 test('mirror: a copy of each request reaches the shadow; a slow or dead shadow never slows or fails the real one', async () => {
-  const [main, shadow] = await services(['main', 'shadow']);
+  const [main, shadow] = await startServices(['main', 'shadow']);
   const p = await Portico.start(`${server}
 upstreams:
   main: {endpoints: [${main.address}]}
@@ -231,7 +223,7 @@ routes:
 });
 
 test('strangler fig: /orders moves from legacy to orders 10% -> 50% -> 100% by config edits under load, zero failures', async () => {
-  const [orders, legacy] = await services(['orders', 'legacy']);
+  const [orders, legacy] = await startServices(['orders', 'legacy']);
   const config = (w) => `${server}
 upstreams:
   orders: {endpoints: [${orders.address}]}

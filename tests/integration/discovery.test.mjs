@@ -1,15 +1,13 @@
 // Service discovery against real sources: Debian's dnsmasq (A and SRV records), a
 // watched file, and Debian's etcd. Traffic follows a change within one TTL / watch
 // event; a source that goes away keeps the last endpoints and says so.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Portico, freePort, json, metric, request, sleep, tempDir, waitFor } from './lib/harness.mjs';
 import { sendMany, startDnsmasq, startEtcd, startLoad, startService, startServices } from './lib/peers.mjs';
 
-const running = [];
-after(async () => { for (const s of running) await (s.kill ?? s.stop)?.(); });
 
 const routes = `
 routes:
@@ -35,9 +33,7 @@ test('DNS A records: traffic follows a record change within one TTL, with no fai
   const port = await freePort();
   const a = await startService('a', port, '127.0.0.2');
   const b = await startService('b', port, '127.0.0.3');
-  running.push(a, b);
   const dns = await startDnsmasq({ hosts: { 'svc.test': ['127.0.0.2'] }, ttl: 1 });
-  running.push(dns);
   const p = await Portico.start(`
 server: {listen: [127.0.0.1:0], admin: 127.0.0.1:0, workers: 2}
 upstreams:
@@ -74,14 +70,12 @@ ${routes}`);
 
 test('DNS SRV records: ports and weights from the records; a dead DNS server keeps the last endpoints', async () => {
   const [a, b, c] = await startServices(['a', 'b', 'c']);
-  running.push(a, b, c);
   const hosts = { 'a.test': ['127.0.0.1'], 'b.test': ['127.0.0.1'], 'c.test': ['127.0.0.1'] };
   const name = '_http._tcp.svc.test';
   const dns = await startDnsmasq({
     hosts, ttl: 1,
     srv: [{ name, target: 'a.test', port: a.port, weight: 1 }, { name, target: 'b.test', port: b.port, weight: 3 }],
   });
-  running.push(dns);
   const p = await Portico.start(`
 server: {listen: [127.0.0.1:0], admin: 127.0.0.1:0, workers: 1}
 upstreams:
@@ -123,7 +117,6 @@ ${routes}`);
 
 test('DNS: a name that never resolves gives a 503 that says why, not an empty silence', async () => {
   const dns = await startDnsmasq({ hosts: {}, ttl: 1 });
-  running.push(dns);
   const p = await Portico.start(`
 server: {listen: [127.0.0.1:0], admin: 127.0.0.1:0}
 upstreams:
@@ -146,7 +139,6 @@ ${routes}`);
 
 test('file discovery: changes apply on save; a broken file keeps the last list', async () => {
   const [a, b] = await startServices(['a', 'b']);
-  running.push(a, b);
   const dir = tempDir();
   const file = path.join(dir, 'endpoints.yaml');
   const write = (text) => { fs.writeFileSync(`${file}.tmp`, text); fs.renameSync(`${file}.tmp`, file); };
@@ -183,9 +175,7 @@ ${routes}`, { dir });
 
 test('etcd: keys under a prefix are endpoints; puts and deletes apply within a watch event; etcd restarts are survived', async () => {
   const [a, b, c] = await startServices(['a', 'b', 'c']);
-  running.push(a, b, c);
   const etcd = await startEtcd();
-  running.push(etcd);
   await etcd.put('/services/svc/a', a.address);
   await etcd.put('/services/other/x', '127.0.0.1:1');  // outside the prefix
   const p = await Portico.start(`

@@ -1,19 +1,11 @@
 // Retries (conditions, idempotency, body replay, Retry-After, budget, per-try and total
 // timeouts) and circuit breaking (requests, pending, connections), against real
 // upstream processes.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Portico, freePort, json, metric, request } from './lib/harness.mjs';
 import { startServices } from './lib/peers.mjs';
 
-const running = [];
-after(async () => { for (const s of running) await s.kill?.(); });
-
-async function services(names) {
-  const list = await startServices(names);
-  running.push(...list);
-  return list;
-}
 
 function config(endpoints, upstream = '', route = '', workers = 1) {
   return `
@@ -31,7 +23,7 @@ ${route}
 }
 
 test('a 503 is retried on the other endpoint; the client sees the 200', async () => {
-  const [bad, good] = await services(['bad', 'good']);
+  const [bad, good] = await startServices(['bad', 'good']);
   await bad.control('status?status=503');
   const p = await Portico.start(config([bad.address, good.address], '    retries: {attempts: 2, on: [503]}'));
   try {
@@ -53,7 +45,7 @@ test('a 503 is retried on the other endpoint; the client sees the 200', async ()
 });
 
 test('Retry-After on a 503 sets the wait; one longer than retry_after_max passes the 503 through', async () => {
-  const [svc] = await services(['svc']);
+  const [svc] = await startServices(['svc']);
   const p = await Portico.start(config([svc.address], '    retries: {attempts: 2, on: [503], retry_after_max: 2s}'));
   try {
     let t = Date.now();
@@ -75,7 +67,7 @@ test('Retry-After on a 503 sets the wait; one longer than retry_after_max passes
 });
 
 test('POST: not retried after it reached an upstream, unless the policy allows; always after a failed connect', async () => {
-  const [bad, good] = await services(['bad', 'good']);
+  const [bad, good] = await startServices(['bad', 'good']);
   await bad.control('status?status=503');
   const dead = `127.0.0.1:${await freePort()}`;
   const body = JSON.stringify({ order: 'x'.repeat(2000) });
@@ -116,7 +108,7 @@ test('POST: not retried after it reached an upstream, unless the policy allows; 
 });
 
 test('per-try timeout moves on to the next endpoint; the total timeout caps all tries', async () => {
-  const [slow, fast] = await services(['slow', 'fast']);
+  const [slow, fast] = await startServices(['slow', 'fast']);
   await slow.control('delay?ms=2000');
   const p = await Portico.start(config([slow.address, fast.address],
     '    retries: {attempts: 2, on: [timeout], per_try_timeout: 200ms}',
@@ -145,7 +137,7 @@ test('per-try timeout moves on to the next endpoint; the total timeout caps all 
 });
 
 test('retry budget: with no budget, failed connects are not retried and the refusals are counted', async () => {
-  const [good] = await services(['good']);
+  const [good] = await startServices(['good']);
   const dead = `127.0.0.1:${await freePort()}`;
   const p = await Portico.start(config([dead, good.address],
     '    retries: {attempts: 2, budget: {percent: 0, min: 0}}\n    outlier: off'));
@@ -162,7 +154,7 @@ test('retry budget: with no budget, failed connects are not retried and the refu
 });
 
 test('circuit breaker: requests over max_requests get a fast 503 that names the limit', async () => {
-  const [svc] = await services(['svc']);
+  const [svc] = await startServices(['svc']);
   await svc.control('delay?ms=400');
   const p = await Portico.start(config([svc.address], '    circuit_breaker: {max_requests: 2}', '', 2));  // exact across workers
   try {
@@ -189,7 +181,7 @@ test('circuit breaker: requests over max_requests get a fast 503 that names the 
 });
 
 test('circuit breaker: max_connections queues requests (max_pending bounds the queue; the wait is bounded)', async () => {
-  const [svc] = await services(['svc']);
+  const [svc] = await startServices(['svc']);
   await svc.control('delay?ms=300');
   const p = await Portico.start(config([svc.address],
     '    circuit_breaker: {max_connections: 1, max_pending: 1}\n    timeouts: {connect: 1s}'));

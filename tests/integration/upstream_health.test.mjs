@@ -1,13 +1,11 @@
 // Endpoints dying and coming back under load: retries and ejection keep idempotent
 // requests whole while one endpoint is up; active checks take dead endpoints out and put
 // them back; with every endpoint down the answer is a fast 503.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Portico, json, metric, request, sleep, waitFor } from './lib/harness.mjs';
 import { startLoad, startServices } from './lib/peers.mjs';
 
-const running = [];
-after(async () => { for (const s of running) await s.kill?.(); });
 
 function config(services, extra = '') {
   return `
@@ -28,7 +26,6 @@ async function upstreamState(p) {
 
 test('kill one of three under load: zero failed requests; it returns and gets traffic again', async () => {
   const services = await startServices(['a', 'b', 'c']);
-  running.push(...services);
   const [, b] = services;
   const p = await Portico.start(config(services, `
     health: {path: /healthz, interval: 200ms, timeout: 150ms, healthy_threshold: 1, unhealthy_threshold: 2}
@@ -68,7 +65,6 @@ test('kill one of three under load: zero failed requests; it returns and gets tr
 
 test('passive ejection alone (no active checks) keeps requests whole when an endpoint dies', async () => {
   const services = await startServices(['a', 'b', 'c']);
-  running.push(...services);
   const [, b] = services;
   const p = await Portico.start(config(services, `
     outlier: {consecutive_failures: 1, ejection_time: 30s}`));
@@ -91,7 +87,6 @@ test('passive ejection alone (no active checks) keeps requests whole when an end
 
 test('all endpoints dead: fast 503 with a clear JSON error; service resumes when one returns', async () => {
   const services = await startServices(['a', 'b', 'c']);
-  running.push(...services);
   const p = await Portico.start(config(services, `
     health: {path: /healthz, interval: 200ms, timeout: 150ms, healthy_threshold: 1, unhealthy_threshold: 1}`));
   try {
@@ -121,7 +116,6 @@ test('all endpoints dead: fast 503 with a clear JSON error; service resumes when
 
 test('an endpoint failing its health check (but accepting connections) is taken out and put back', async () => {
   const services = await startServices(['a', 'b']);
-  running.push(...services);
   const [a, b] = services;
   const p = await Portico.start(config(services, `
     health: {path: /healthz, interval: 100ms, timeout: 100ms, healthy_threshold: 2, unhealthy_threshold: 2, expect_status: [200]}`));

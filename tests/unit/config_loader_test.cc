@@ -5,21 +5,13 @@
 #include <string>
 
 #include "config/loader.h"
+#include "config_test_util.h"
 
 namespace portico::config {
 namespace {
 
-struct Loaded {
-  std::shared_ptr<Config> config;
-  std::vector<Diagnostic> errors;
-  std::string text() const { return format_diagnostics(errors); }
-};
-
-Loaded load(const std::string& yaml) {
-  Loaded l;
-  l.config = load_config_text(yaml, "test.yaml", l.errors);
-  return l;
-}
+using testing::Loaded;
+using testing::load;
 
 const char* kMinimal = "routes:\n  - match: {path: /x}\n    echo: true\n";
 

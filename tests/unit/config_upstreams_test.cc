@@ -3,21 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "config/loader.h"
+#include "config_test_util.h"
 
 namespace portico::config {
 namespace {
 
-struct Loaded {
-  std::shared_ptr<Config> config;
-  std::vector<Diagnostic> errors;
-  std::string text() const { return format_diagnostics(errors); }
-};
-
-Loaded load(const std::string& yaml, const std::string& name = "test.yaml") {
-  Loaded l;
-  l.config = load_config_text(yaml, name, l.errors);
-  return l;
-}
+using testing::Loaded;
+using testing::load;
 
 const char* kRoute = "routes:\n  - match: {path: /x}\n    upstream: u\n";
 

@@ -1,6 +1,7 @@
 // Real peers for the upstream tests: upstream services as separate processes (so they
 // can be killed), Debian's dnsmasq serving A and SRV records on a loopback port,
-// Debian's etcd, and a load runner that counts every request's outcome.
+// Debian's etcd, and a load runner that counts every request's outcome. Every process
+// started here is killed when the test file's process exits, pass or fail.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -60,33 +61,41 @@ export async function startServices(names) {
 
 // ---- load ----
 
+// Outcome counts: {ok, failed, total, statuses, byName (the upstream service that
+// answered), errors (the first 20)}.
+function newStats() {
+  return { ok: 0, failed: 0, total: 0, statuses: {}, byName: {}, errors: [] };
+}
+
+async function sendOne(stats, target, opts) {
+  try {
+    const r = await request(target, { timeoutMs: 10000, ...opts });
+    stats.total++;
+    stats.statuses[r.status] = (stats.statuses[r.status] ?? 0) + 1;
+    if (r.status === 200) {
+      stats.ok++;
+      const name = JSON.parse(r.body.toString()).name;
+      stats.byName[name] = (stats.byName[name] ?? 0) + 1;
+    } else {
+      stats.failed++;
+      if (stats.errors.length < 20) stats.errors.push(`${r.status} ${r.body.toString().slice(0, 200)}`);
+    }
+    return r;
+  } catch (e) {
+    stats.total++;
+    stats.failed++;
+    if (stats.errors.length < 20) stats.errors.push(String(e.message));
+    return null;
+  }
+}
+
 // Sends requests back to back on `concurrency` keep-alive connections until stopped.
-// Every outcome is counted: {ok, failed, statuses, byName, errors, total}.
-export function startLoad(url, { concurrency = 8, method = 'GET', headers = {}, body, pathFn } = {}) {
+export function startLoad(url, { concurrency = 8, method = 'GET', headers = {}, body } = {}) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const stats = { ok: 0, failed: 0, total: 0, statuses: {}, byName: {}, errors: [] };
+  const stats = newStats();
   let running = true;
   const worker = async () => {
-    while (running) {
-      const target = pathFn ? new URL(pathFn(), url).toString() : url;
-      try {
-        const r = await request(target, { agent, method, headers, body, timeoutMs: 10000 });
-        stats.total++;
-        stats.statuses[r.status] = (stats.statuses[r.status] ?? 0) + 1;
-        if (r.status === 200) {
-          stats.ok++;
-          const name = JSON.parse(r.body.toString()).name;
-          stats.byName[name] = (stats.byName[name] ?? 0) + 1;
-        } else {
-          stats.failed++;
-          if (stats.errors.length < 20) stats.errors.push(`${r.status} ${r.body.toString().slice(0, 200)}`);
-        }
-      } catch (e) {
-        stats.total++;
-        stats.failed++;
-        if (stats.errors.length < 20) stats.errors.push(String(e.message));
-      }
-    }
+    while (running) await sendOne(stats, url, { agent, method, headers, body });
   };
   const workers = Array.from({ length: concurrency }, worker);
   return {
@@ -100,35 +109,20 @@ export function startLoad(url, { concurrency = 8, method = 'GET', headers = {}, 
   };
 }
 
-// Sends exactly n requests with the given concurrency; returns the same stats.
+// Sends exactly n requests with the given concurrency; pathFn(i) and headersFn(i) vary
+// them, onResponse(i, response) sees each 200.
 export async function sendMany(url, n, opts = {}) {
   const { concurrency = 16 } = opts;
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const stats = { ok: 0, failed: 0, total: 0, statuses: {}, byName: {}, errors: [] };
+  const stats = newStats();
   let next = 0;
   const worker = async () => {
     while (next < n) {
       const i = next++;
       const target = opts.pathFn ? new URL(opts.pathFn(i), url).toString() : url;
       const headers = opts.headersFn ? opts.headersFn(i) : (opts.headers ?? {});
-      try {
-        const r = await request(target, { agent, method: opts.method ?? 'GET', headers, body: opts.body });
-        stats.total++;
-        stats.statuses[r.status] = (stats.statuses[r.status] ?? 0) + 1;
-        if (r.status === 200) {
-          stats.ok++;
-          const name = JSON.parse(r.body.toString()).name;
-          stats.byName[name] = (stats.byName[name] ?? 0) + 1;
-          opts.onResponse?.(i, r);
-        } else {
-          stats.failed++;
-          if (stats.errors.length < 20) stats.errors.push(`${r.status} ${r.body.toString().slice(0, 200)}`);
-        }
-      } catch (e) {
-        stats.total++;
-        stats.failed++;
-        if (stats.errors.length < 20) stats.errors.push(String(e.message));
-      }
+      const r = await sendOne(stats, target, { agent, method: opts.method ?? 'GET', headers, body: opts.body });
+      if (r?.status === 200) opts.onResponse?.(i, r);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
