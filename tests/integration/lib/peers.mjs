@@ -13,6 +13,16 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const live = new Set();
 process.on('exit', () => { for (const p of live) p.kill('SIGKILL'); });
 
+// Signals a process and waits for it to exit (an unref'd child's exit does not keep
+// node running, so it is ref'd for the wait).
+async function stopProcess(proc, signal = 'SIGTERM') {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.ref();
+  proc.kill(signal);
+  await exited;
+}
+
 function track(proc) {
   proc.unref();
   live.add(proc);
@@ -43,13 +53,7 @@ export async function startService(name, port = 0, host = '127.0.0.1') {
     return svc;
   };
   // SIGKILL: connections are reset, nothing is finished gracefully.
-  svc.kill = async () => {
-    if (!svc.alive) return;
-    const exited = new Promise((r) => svc.proc.once('exit', r));
-    svc.proc.ref();  // an unref'd child's exit does not keep node running
-    svc.proc.kill('SIGKILL');
-    await exited;
-  };
+  svc.kill = async () => { if (svc.alive) await stopProcess(svc.proc, 'SIGKILL'); };
   svc.control = (what) => request(`${svc.url}/control/${what}`);
   svc.count = async () => JSON.parse((await request(`${svc.url}/control/count`)).body.toString()).requests;
   return svc.start();
@@ -168,13 +172,7 @@ export async function startDnsmasq({ hosts = {}, srv = [], ttl = 1 } = {}) {
     dns.proc = proc;
     return dns;
   };
-  dns.stop = async () => {
-    if (!dns.proc || dns.proc.exitCode !== null) return;
-    const exited = new Promise((r) => dns.proc.once('exit', r));
-    dns.proc.ref();
-    dns.proc.kill('SIGTERM');
-    await exited;
-  };
+  dns.stop = () => stopProcess(dns.proc);
   dns.restart = async (opts) => { await dns.stop(); await dns.start(opts); };
   return dns.start();
 }
@@ -228,13 +226,7 @@ export async function startEtcd() {
   };
   etcd.put = (key, value) => etcd.call('kv/put', { key: b64(key), value: b64(value) });
   etcd.del = (key) => etcd.call('kv/deleterange', { key: b64(key) });
-  etcd.stop = async () => {
-    if (!etcd.proc || etcd.proc.exitCode !== null) return;
-    const exited = new Promise((r) => etcd.proc.once('exit', r));
-    etcd.proc.ref();
-    etcd.proc.kill('SIGTERM');
-    await exited;
-  };
+  etcd.stop = () => stopProcess(etcd.proc);
   return etcd.start();
 }
 
