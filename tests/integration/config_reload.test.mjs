@@ -60,7 +60,7 @@ test('the quickstart example passes portico check', () => {
 test('portico run refuses a bad config and says why', async () => {
   const p = await Portico.start('server:\n  listen: 127.0.0.1:0\n  wrkers: 2\nroutes: []\n', { expectFailure: true });
   assert.equal(p.exitCode, 1);
-  assert.match(p.stderr, /portico.yaml:3:3: server.wrkers: unknown key "wrkers" \(did you mean "workers"\?\)/);
+  await p.waitForLog(/portico.yaml:3:3: server.wrkers: unknown key "wrkers" \(did you mean "workers"\?\)/);
 });
 
 test('SIGHUP, file change and POST /reload all apply a new config', async () => {
@@ -95,7 +95,7 @@ test('a bad reload is reported and the old config keeps serving', async () => {
   const m = await p.metrics();
   assert.equal(metric(m, 'portico_config_reloads_total', 'result="failed"'), 1);
   assert.equal(metric(m, 'portico_config_last_reload_success'), 0);
-  assert.match(p.stderr, /config reload \(admin API\) failed; still serving generation 1/);
+  await p.waitForLog(/config reload \(admin API\) failed; still serving generation 1/);
   assert.equal(await p.stop(), 0);
 });
 
@@ -104,7 +104,7 @@ test('settings that need a restart are kept and the log says so', async () => {
   fs.writeFileSync(p.configPath, base('b').replace('workers: 2', 'workers: 3'));
   const r = await json(`${p.adminUrl}/reload`, { method: 'POST' });
   assert.equal(r.status, 200);
-  assert.match(p.stderr, /server.workers changed; restart Portico to apply it/);
+  await p.waitForLog(/server.workers changed; restart Portico to apply it/);
   assert.equal((await request(`${p.url}/greeting`)).body.toString(), 'b');
   const cfg = await json(`${p.adminUrl}/config`);
   assert.equal(cfg.json.server.workers, 2);

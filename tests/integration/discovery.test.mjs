@@ -103,7 +103,7 @@ ${routes}`);
     const m = await p.metrics();
     assert.equal(metric(m, 'portico_upstream_discovery_ok', 'upstream="svc"'), 0);
     assert.ok(metric(m, 'portico_upstream_discovery_errors_total', 'upstream="svc"') >= 1);
-    assert.match(p.stderr, /discovery failed: .*keeping the last 2 endpoints/);
+    await p.waitForLog(/discovery failed: .*keeping the last 2 endpoints/);
 
     // It comes back with different records: traffic follows.
     await dns.start({ srv: [{ name, target: 'c.test', port: c.port, weight: 1 }] });
@@ -131,7 +131,7 @@ ${routes}`);
     assert.equal(r.json.error, 'no usable endpoint for upstream "svc": discovery has found no endpoints (its last attempt failed)');
     // The details are for operators: /upstreams and the log, not the client.
     assert.match((await upstreams(p)).discovery.error, /missing\.test: /);
-    assert.match(p.stderr, /upstream "svc": discovery failed: missing\.test: .*; no endpoints known yet/);
+    await p.waitForLog(/upstream "svc": discovery failed: missing\.test: .*; no endpoints known yet/);
   } finally {
     await p.stop();
   }

@@ -25,7 +25,7 @@ test('quickstart: make run serves the example and curl through it works', async 
   let out = '';
   proc.stdout.on('data', (d) => { out += d; });
   proc.stderr.on('data', (d) => { out += d; });
-  const exited = new Promise((r) => proc.on('exit', r));
+  const exited = new Promise((r) => proc.on('close', r));  // after its output is drained
   try {
     await waitFor(async () => /portico started/.test(out) && !(await portFree(9001)) && !(await portFree(9002)),
       { timeoutMs: 15000, what: 'quickstart' });
@@ -49,7 +49,7 @@ test('quickstart: make run serves the example and curl through it works', async 
     assert.equal(r.json.body, '{"a":1}');
     const m = await request('http://127.0.0.1:9901/metrics');
     assert.match(m.body.toString(), /portico_route_requests_total\{route="products",code="200"\} 21/);
-    assert.match(out, /"route":"products"/, 'access log on stdout');
+    await waitFor(() => /"route":"products"/.test(out), { what: 'the access log on stdout' });
   } finally {
     proc.kill('SIGINT');
     await exited;

@@ -44,8 +44,8 @@ test('SIGTERM: in-flight requests complete, new connections are refused, exit 0'
   }
   assert.equal(await p.stop(), 0);
   assert.ok(Date.now() - t0 < 5000);
-  assert.match(p.stderr, /shutting down/);
-  assert.match(p.stderr, /portico stopped/);
+  await p.waitForLog(/shutting down/);
+  await p.waitForLog(/portico stopped/);
   await up.stop();
 });
 

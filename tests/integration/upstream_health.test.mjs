@@ -132,8 +132,8 @@ test('an endpoint failing its health check (but accepting connections) is taken 
     const seen = new Set();
     for (let i = 0; i < 40; i++) seen.add((await json(`${p.url}/x`)).json.name);
     assert.deepEqual([...seen].sort(), ['a', 'b']);
-    assert.match(p.stderr, new RegExp(`endpoint ${b.address} is unhealthy: HTTP 500`));
-    assert.match(p.stderr, new RegExp(`endpoint ${b.address} is healthy again`));
+    await p.waitForLog(new RegExp(`endpoint ${b.address} is unhealthy: HTTP 500`));
+    await p.waitForLog(new RegExp(`endpoint ${b.address} is healthy again`));
     void a;
   } finally {
     await p.stop();

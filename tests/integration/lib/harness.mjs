@@ -59,10 +59,14 @@ export class Portico {
     p.proc.stderr.setEncoding('utf8');
     p.proc.stdout.on('data', (d) => { p.stdout += d; });
     p.proc.stderr.on('data', (d) => { p.stderr += d; });
-    p.exited = new Promise((resolve) => p.proc.on('exit', (code, signal) => { p.exitCode = code; p.exitSignal = signal; resolve(code); }));
+    p.proc.on('exit', (code, signal) => { p.exitCode = code; p.exitSignal = signal; });
+    // 'close' comes after 'exit' once stdout and stderr are drained: only then is all of
+    // the log (and any sanitizer report) in p.stderr.
+    p.exited = new Promise((resolve) => p.proc.on('close', () => resolve(p.exitCode)));
     if (expectFailure) {
       // Poll (timers keep node alive; the child process is unref'd).
       await waitFor(() => p.exitCode !== null, { timeoutMs: 15000, what: 'portico to exit' });
+      await p.exited;
       return p;
     }
     await waitFor(() => p.exitCode !== null || /portico started/.test(p.stderr), { timeoutMs: 15000, what: 'portico to start' });
@@ -95,6 +99,12 @@ export class Portico {
     fs.renameSync(tmp, this.configPath);
   }
 
+  // Log lines and HTTP answers come over different pipes: a line Portico wrote before
+  // answering may reach the test after the answer. Wait for it instead of asserting.
+  async waitForLog(pattern, { timeoutMs = 5000 } = {}) {
+    await waitFor(() => pattern.test(this.stderr), { timeoutMs, what: `log line ${pattern}` });
+  }
+
   signal(sig) {
     if (sig === 'SIGTERM' || sig === 'SIGINT') this.stopping = true;
     this.proc.kill(sig);
@@ -102,12 +112,13 @@ export class Portico {
 
   // Stops with SIGTERM and checks the process exited cleanly with no sanitizer report.
   async stop({ signal = 'SIGTERM', timeoutMs = 40000 } = {}) {
+    let timer;
     if (this.exitCode === null) {
       if (!this.stopping) this.proc.kill(signal);
-      const timer = setTimeout(() => this.proc.kill('SIGKILL'), timeoutMs);
-      await this.exited;
-      clearTimeout(timer);
+      timer = setTimeout(() => this.proc.kill('SIGKILL'), timeoutMs);
     }
+    await this.exited;  // all of stderr is in, even if the process had exited already
+    clearTimeout(timer);
     this.assertNoSanitizerReports();
     return this.exitCode;
   }
