@@ -246,6 +246,9 @@ routes:
         reloads++;
         await waitFor(async () => metric(await p.metrics(), 'portico_config_reloads_total', 'result="ok"') === reloads,
           { what: `reload to ${weight}%` });
+        // Requests in flight finish on the config they started with: let them drain
+        // before measuring the new shares.
+        await sleep(200);
       }
       const start = { ...load.stats.byName };
       await sleep(1500);
