@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Portico, json, metric, request, sleep, waitFor } from './lib/harness.mjs';
-import { startLoad, startServices } from './lib/peers.mjs';
+import { sendMany, startLoad, startServices } from './lib/peers.mjs';
 
 
 function config(services, extra = '') {
@@ -136,6 +136,29 @@ test('an endpoint failing its health check (but accepting connections) is taken 
     await p.waitForLog(new RegExp(`endpoint ${b.address} is unhealthy: HTTP 500`));
     await p.waitForLog(new RegExp(`endpoint ${b.address} is healthy again`));
     void a;
+  } finally {
+    await p.stop();
+  }
+});
+
+test('outlier ejection stops at max_ejected; retries still carry every request', async () => {
+  const services = await startServices(['a', 'b', 'c']);
+  const [, b, c] = services;
+  const p = await Portico.start(config(services, `
+    balance: round_robin
+    outlier: {consecutive_failures: 1, ejection_time: 30s, max_ejected: 30%}
+    retries: {attempts: 3}`));
+  try {
+    await b.kill();
+    await c.kill();
+    const stats = await sendMany(`${p.url}/x`, 60, { concurrency: 2 });
+    assert.equal(stats.failed, 0, JSON.stringify(stats.errors));
+    assert.deepEqual(stats.byName, { a: 60 });
+    // One of the dead pair is out; 1 of 3 (33%) is past 30%, so the other stays in.
+    const state = await upstreamState(p);
+    assert.equal(state.endpoints.filter((e) => e.ejected).length, 1, JSON.stringify(state));
+    assert.equal(state.usable, 2);
+    await p.waitForLog(/is failing, but 1 of 3 endpoints are ejected already \(max_ejected 30%\)/);
   } finally {
     await p.stop();
   }
