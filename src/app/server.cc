@@ -68,9 +68,11 @@ Server::Server(Options options) : options_(std::move(options)) {}
 
 Server::~Server() {
   watcher_.reset();
+  other_watchers_.clear();
   admin_.reset();
   workers_.clear();
   upstreams_.reset();
+  jwks_.reset();
   signals_.reset();
   loop_.run_pending();
 }
@@ -158,14 +160,19 @@ bool Server::start() {
       loop_, *stats_, [this](const std::string& name, std::shared_ptr<const upstream::EndpointSet> set) {
         for (auto& w : workers_) w->update_endpoints(name, set);
       });
+  jwks_ = std::make_unique<auth::JwksManager>(
+      loop_, [this](const std::string& url, std::shared_ptr<const auth::RemoteKeys> keys) {
+        for (auto& w : workers_) w->update_jwks(url, keys);
+      });
   for (int w = 0; w < workers; ++w) {
     workers_.push_back(std::make_unique<server::Worker>(w, *stats_, current_, fds[static_cast<size_t>(w)],
-                                                        upstreams_.get(),
+                                                        upstreams_.get(), jwks_.get(),
                                                         [this](int) { loop_.post([this] { worker_exited(); }); }));
   }
-  // Endpoint sets reach the workers before they serve: static ones now, discovered ones
-  // as sources answer.
+  // Endpoint sets and key sets reach the workers before they serve: static ones now,
+  // discovered and fetched ones as their sources answer.
   upstreams_->configure(*cfg);
+  jwks_->configure(*cfg);
   for (auto& w : workers_) w->start();
   workers_running_ = workers;
   if (admin_fd >= 0) admin_ = std::make_unique<admin::AdminServer>(loop_, *this, admin_fd);
@@ -178,6 +185,7 @@ bool Server::start() {
       }
       if (text != loaded_text_) reload("file change");
     });
+    watch_other_files(*cfg);
   }
 
   for (const auto& a : bound) log::info("listening on http://{}", a.to_string());
@@ -225,8 +233,11 @@ admin::ReloadResult Server::reload(const char* trigger) {
   ++generation_;
   current_ = *snap;
   loaded_text_ = std::move(text);
-  upstreams_->configure(*cfg);  // new endpoint sets are posted before the config that needs them
+  // New endpoint and key sets are posted before the config that needs them.
+  upstreams_->configure(*cfg);
+  jwks_->configure(*cfg);
   for (auto& w : workers_) w->install(current_);
+  if (options_.watch) watch_other_files(*cfg);
   apply_log_level(*cfg);
   stats_->reloads_ok.add();
   stats_->config_generation.set(static_cast<int64_t>(generation_));
@@ -235,6 +246,21 @@ admin::ReloadResult Server::reload(const char* trigger) {
   result.ok = true;
   result.generation = generation_;
   return result;
+}
+
+// Consumers and JWKS files are part of the config: a change to one reloads it.
+void Server::watch_other_files(const config::Config& c) {
+  // This may run inside one of these watchers' callbacks (the reload it triggered):
+  // the old ones are freed after the current event, not under their own feet.
+  auto old = std::make_shared<std::vector<std::unique_ptr<net::FileWatcher>>>(std::move(other_watchers_));
+  loop_.defer([old] {});
+  other_watchers_.clear();
+  for (const auto& path : c.other_files) {
+    other_watchers_.push_back(std::make_unique<net::FileWatcher>(loop_, path, [this, path] {
+      log::info("{} changed", path);
+      reload("file change");
+    }));
+  }
 }
 
 void Server::begin_shutdown(bool interactive) {
@@ -248,6 +274,7 @@ void Server::begin_shutdown(bool interactive) {
   int64_t timeout = current_->config->server.timeouts.shutdown_ms;
   log::info("shutting down: no new connections; finishing requests in flight (up to {} ms)", timeout);
   watcher_.reset();
+  other_watchers_.clear();
   for (auto& w : workers_) w->shutdown(timeout);
 }
 

@@ -13,6 +13,7 @@
 #include "gateway/snapshot.h"
 #include "net/event_loop.h"
 #include "server/worker.h"
+#include "auth/jwks_manager.h"
 #include "upstream/manager.h"
 
 namespace portico::app {
@@ -44,6 +45,7 @@ class Server final : public admin::Backend {
   void apply_log_level(const config::Config& c);
   void begin_shutdown(bool interactive);
   void worker_exited();
+  void watch_other_files(const config::Config& c);
 
   Options options_;
   net::EventLoop loop_;
@@ -52,10 +54,12 @@ class Server final : public admin::Backend {
   std::string loaded_text_;  // the file as last loaded, to skip reloads that change nothing
   uint64_t generation_ = 0;
   std::unique_ptr<upstream::UpstreamManager> upstreams_;  // outlives the workers that report to it
+  std::unique_ptr<auth::JwksManager> jwks_;               // likewise
   std::vector<std::unique_ptr<server::Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<SignalHandler> signals_;
   std::unique_ptr<net::FileWatcher> watcher_;
+  std::vector<std::unique_ptr<net::FileWatcher>> other_watchers_;  // files the config reads
   int workers_running_ = 0;
   bool draining_ = false;
 };

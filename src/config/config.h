@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/auth_config.h"
 #include "http/router.h"
 #include "net/socket.h"
 
@@ -231,6 +232,9 @@ struct Route {
   HashKey split_key;            // sticky splits: the same key always gets the same target
   Mirror mirror;
   std::optional<RetryPolicy> retries;  // overrides the upstream's
+  std::vector<int> auth;               // indexes into Config::auth, tried in order; empty: none
+  AccessPolicy access;
+  Cors cors;                           // the route's own, else the global one
   Respond respond;
   Rewrite rewrite;
   std::optional<uint64_t> max_body;            // overrides server.limits.body
@@ -242,8 +246,12 @@ struct Route {
 
 struct Config {
   std::string file;
+  std::vector<std::string> other_files;  // read with the config (consumers, JWKS files): watched too
   Server server;
   std::vector<Upstream> upstreams;
+  std::vector<AuthMethod> auth;
+  Consumers consumers;
+  Cors cors;  // applies to routes without their own
   std::vector<Route> routes;
   http::Router router;  // route ids are indexes into routes
 

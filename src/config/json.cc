@@ -77,6 +77,64 @@ json::value discovery_json(const Upstream& u) {
   return nullptr;
 }
 
+json::array source_texts(const std::vector<CredentialSource>& from) {
+  json::array a;
+  for (const auto& f : from) a.emplace_back(f.text);
+  return a;
+}
+
+json::object cors_json(const Cors& c) {
+  return {{"origins", strings(c.origins)},
+          {"methods", strings(c.methods)},
+          {"headers", strings(c.headers)},
+          {"expose_headers", strings(c.expose_headers)},
+          {"credentials", c.credentials},
+          {"max_age", duration(c.max_age_s * 1000)}};
+}
+
+// Keys are described (type, size, kid), never shown; secrets not even described.
+json::object auth_json(const AuthMethod& a) {
+  if (a.kind == AuthMethod::Kind::kApiKey) {
+    return {{"api_key", {{"from", source_texts(a.api_key.from)}, {"strip", a.api_key.strip}}}};
+  }
+  const JwtMethod& j = a.jwt;
+  json::array keys;
+  for (const auto& k : j.keys) {
+    json::object o{{"type", k->type() == jose::Key::Type::kSecret ? "<redacted>" : k->describe()}};
+    if (!k->kid().empty()) o["kid"] = k->kid();
+    if (k->alg()) o["alg"] = jose::alg_name(*k->alg());
+    keys.emplace_back(std::move(o));
+  }
+  json::array algs;
+  for (auto alg : j.algorithms) algs.emplace_back(jose::alg_name(alg));
+  json::object forward;
+  for (const auto& [claim, header] : j.forward_claims) forward[claim] = header;
+  json::object o{{"keys", keys},
+                 {"issuers", strings(j.rules.issuers)},
+                 {"audiences", strings(j.rules.audiences)},
+                 {"required_claims", strings(j.rules.required)},
+                 {"algorithms", algs},
+                 {"leeway", duration(j.rules.leeway_s * 1000)},
+                 {"from", source_texts(j.from)},
+                 {"forward_claims", forward},
+                 {"strip_token", j.strip_token},
+                 {"cache", {{"size", j.cache_size}, {"ttl", duration(j.cache_ttl_ms)}}},
+                 {"max_token_bytes", j.max_token_bytes},
+                 {"unavailable_status", j.unavailable_status}};
+  if (!j.jwks_file.empty()) o["jwks_file"] = j.jwks_file;
+  if (j.jwks_url) {
+    o["jwks_url"] = {{"url", j.jwks_url->url},
+                     {"refresh", duration(j.jwks_url->refresh_ms)},
+                     {"min_refetch", duration(j.jwks_url->min_refetch_ms)},
+                     {"timeout", duration(j.jwks_url->timeout_ms)}};
+  }
+  if (!j.rules.typ.empty()) o["typ"] = j.rules.typ;
+  if (j.rules.max_age_s) o["max_age"] = duration(j.rules.max_age_s * 1000);
+  if (!j.scopes_claim.empty()) o["scopes_claim"] = j.scopes_claim;
+  if (!j.consumer_claim.empty()) o["consumer_claim"] = j.consumer_claim;
+  return {{"jwt", o}};
+}
+
 json::object upstream_json(const Upstream& u) {
   json::object o;
   if (u.discovery.kind == Discovery::Kind::kStatic) {
@@ -183,6 +241,21 @@ std::string to_json(const Config& c) {
     if (!r.rewrite.strip_prefix.empty()) route["rewrite"] = {{"strip_prefix", r.rewrite.strip_prefix}};
     if (!r.rewrite.path_template.empty()) route["rewrite"] = {{"path", r.rewrite.path_template}};
     if (r.max_body) route["limits"] = {{"body", *r.max_body}};
+    if (!r.auth.empty()) {
+      json::array auth;
+      for (int i : r.auth) auth.emplace_back(c.auth[static_cast<size_t>(i)].name);
+      route["auth"] = std::move(auth);
+    }
+    if (!r.access.empty()) {
+      json::object claims;
+      for (const auto& req : r.access.claims) claims[req.claim] = strings(req.values);
+      route["require"] = {{"scopes", strings(r.access.scopes)},
+                          {"claims", claims},
+                          {"consumers", strings(r.access.consumers)},
+                          {"groups", strings(r.access.groups)}};
+      route["deny"] = {{"consumers", strings(r.access.deny_consumers)}, {"groups", strings(r.access.deny_groups)}};
+    }
+    if (r.cors.enabled) route["cors"] = cors_json(r.cors);
     if (r.response_timeout_ms || r.total_timeout_ms) {
       json::object t;
       if (r.response_timeout_ms) t["response"] = duration(*r.response_timeout_ms);
@@ -192,7 +265,15 @@ std::string to_json(const Config& c) {
     routes.emplace_back(std::move(route));
   }
 
-  json::object root{{"file", c.file}, {"server", server}, {"upstreams", upstreams}, {"routes", routes}};
+  json::object auth;
+  for (const auto& a : c.auth) auth[a.name] = auth_json(a);
+  json::object consumers;
+  for (const auto& cons : c.consumers.list) {
+    consumers[cons.name] = {{"keys", cons.key_hashes.size()}, {"ids", strings(cons.ids)}, {"groups", strings(cons.groups)}};
+  }
+  json::object root{{"file", c.file}, {"server", server}, {"upstreams", upstreams}, {"auth", auth},
+                    {"consumers", consumers}, {"routes", routes}};
+  if (c.cors.enabled) root["cors"] = cors_json(c.cors);
   return json::serialize(root);
 }
 

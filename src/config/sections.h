@@ -22,6 +22,13 @@ void read_retries(Context& ctx, const YAML::Node& node, const std::string& path,
 // "header:X-User", "cookie:session", "query:user" or "client_ip".
 bool read_hash_key(Context& ctx, const YAML::Node& node, const std::string& path, HashKey& key);
 
+// `auth:` (JWT and API-key methods), `consumers:` (a mapping or a file), `cors:`.
+void read_auth(Context& ctx, Config& cfg, const YAML::Node& node, const std::string& base_dir);
+void read_consumers(Context& ctx, Config& cfg, const YAML::Node& node, const std::string& base_dir);
+bool read_cors(Context& ctx, const YAML::Node& node, const std::string& path, Cors& cors);
+// A route's auth, require, deny and cors keys (auth methods and consumers read first).
+void read_route_auth(Context& ctx, const Config& cfg, MapReader& route, Route& r);
+
 void read_route(Context& ctx, Config& cfg, size_t index, const YAML::Node& node,
                 const std::vector<std::string>& upstream_names);
 

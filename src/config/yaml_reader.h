@@ -22,6 +22,7 @@ class Context {
     error(node.Mark(), path, std::move(message));
   }
   size_t error_count() const { return errors_.size(); }
+  std::vector<Diagnostic>& errors() { return errors_; }
   const std::string& file() const { return file_; }
 
   // Typed readers: report a precise error and return false on a bad value.

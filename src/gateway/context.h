@@ -7,8 +7,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.h"
+#include "gateway/principal.h"
 #include "http/parser.h"
 #include "http/router.h"
 
@@ -28,6 +30,13 @@ struct RequestContext {
   RouteStats* route_stats = nullptr;
   http::Router::Match match;
 
+  // Set by the edge steps (auth, CORS) before the terminal runs.
+  std::shared_ptr<const Principal> principal;
+  std::string response_headers;           // extra lines for the response head ("Name: value\r\n")
+  std::string upstream_headers;           // extra lines for the upstream request
+  std::vector<std::string> drop_headers;  // client headers (lower case) not passed upstream
+  bool cors_owned = false;                // Portico answers CORS: drop the upstream's Access-Control-*
+
   int64_t start_ns = 0;
   // Outcome, filled as the request is served.
   int status = 0;
@@ -43,6 +52,11 @@ struct RequestContext {
     snapshot.reset();
     route = nullptr;
     route_stats = nullptr;
+    principal.reset();
+    response_headers.clear();
+    upstream_headers.clear();
+    drop_headers.clear();
+    cors_owned = false;
     start_ns = 0;
     status = 0;
     body_bytes_in = body_bytes_out = 0;

@@ -394,6 +394,19 @@ bool KeySet::has_kid(std::string_view kid) const {
   return std::any_of(keys_.begin(), keys_.end(), [&](const auto& k) { return k->kid() == kid; });
 }
 
+std::string sha256_hex(std::string_view data) {
+  unsigned char digest_bytes[32];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), digest_bytes, &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out += kHex[digest_bytes[i] >> 4];
+    out += kHex[digest_bytes[i] & 15];
+  }
+  return out;
+}
+
 Result<KeySet> parse_jwks(std::string_view text, std::vector<std::string>* skipped) {
   json::error_code ec;
   json::value doc = json::parse(text, ec);

@@ -91,6 +91,9 @@ class KeySet {
   std::vector<std::shared_ptr<const Key>> keys_;
 };
 
+// Lower-case hex SHA-256 of data (API keys are stored and compared this way).
+std::string sha256_hex(std::string_view data);
+
 // A JWK Set document ({"keys": [...]}). Keys that are unusable here (encryption keys,
 // unknown types or curves, too short) are skipped and described in `skipped`; a document
 // with no usable key at all is an error.

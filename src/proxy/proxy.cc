@@ -20,6 +20,7 @@
 
 #include "core/clock.h"
 #include "core/random.h"
+#include "core/strings.h"
 #include "gateway/snapshot.h"
 #include "http/body_reader.h"
 #include "http/parser.h"
@@ -505,6 +506,8 @@ class ProxyHandler final : public gateway::Handler,
           break;
       }
       if (resp_.connection_lists_headers && named_in_connection(resp_.headers, f.name)) continue;
+      // With CORS answered here, the upstream's own would make duplicates browsers refuse.
+      if (ctx_.cors_owned && f.name.size() > 15 && iequals(f.name.substr(0, 15), "access-control-")) continue;
       h.append(f.name);
       h.append(": ");
       h.append(f.value);

@@ -15,6 +15,14 @@ bool named_in_connection(const http::HeaderList& headers, std::string_view name)
   return false;
 }
 
+// A header an edge step removed (a credential, or one a forwarded claim replaces).
+bool dropped(const gateway::RequestContext& ctx, std::string_view name) {
+  for (const auto& d : ctx.drop_headers) {
+    if (iequals(name, d)) return true;
+  }
+  return false;
+}
+
 // The path the upstream receives: the normalised path, rewritten as the route says.
 void append_upstream_path(const gateway::RequestContext& ctx, std::string& out) {
   const config::Route* route = ctx.route;
@@ -91,6 +99,7 @@ void build_upstream_request_head(const gateway::RequestContext& ctx, std::string
     }
     if (http::is_hop_by_hop(h.id)) continue;
     if (req.connection_lists_headers && named_in_connection(req.headers, h.name)) continue;
+    if (!ctx.drop_headers.empty() && dropped(ctx, h.name)) continue;
     out.append(h.name);
     out.append(": ");
     out.append(h.value);
@@ -124,6 +133,7 @@ void build_upstream_request_head(const gateway::RequestContext& ctx, std::string
     }
   }
   out.append(req.version_minor == 0 ? "1.0 portico\r\n" : "1.1 portico\r\n");
+  out.append(ctx.upstream_headers);
   out.append(extra_headers);
   if (fixed_length) {
     out.append(fmt::format("Content-Length: {}\r\n", *fixed_length));

@@ -440,6 +440,7 @@ void Connection::end_response_head(gateway::BodyMode mode, uint64_t length, bool
   out.append("X-Request-Id: ");
   out.append(ctx_.request_id);
   out.append("\r\n");
+  out.append(ctx_.response_headers);
   if (!keep_alive_ || draining_) {
     out.append("Connection: close\r\n");
   } else if (head_.version_minor == 0) {

@@ -13,6 +13,7 @@
 #include "core/strings.h"
 #include "gateway/builtin.h"
 #include "net/socket.h"
+#include "auth/cors.h"
 #include "proxy/proxy.h"
 
 namespace portico::server {
@@ -126,11 +127,13 @@ void Listener::accept_some() {
 // ---- worker ----
 
 Worker::Worker(int index, gateway::StatsRegistry& stats, std::shared_ptr<const gateway::Snapshot> snapshot,
-               std::vector<int> listen_fds, upstream::OutlierSink* outliers, std::function<void(int)> on_exit)
+               std::vector<int> listen_fds, upstream::OutlierSink* outliers, auth::JwksFetcher* jwks,
+               std::function<void(int)> on_exit)
     : index_(index),
       stats_(stats),
       outliers_(outliers),
       mirrors_(loop_),
+      auth_(loop_, jwks),
       access_log_(loop_),
       shutdown_timer_(loop_, [this] {
         log::warn("worker {}: shutdown timeout, closing {} connections", index_, connection_count_);
@@ -180,8 +183,15 @@ void Worker::shutdown(int64_t timeout_ms) {
   loop_.post([this, timeout_ms] { begin_shutdown(timeout_ms); });
 }
 
+void Worker::on_thread(std::function<void()> fn) {
+  // Before the thread starts (start-up) nothing else touches the worker, and what is
+  // applied must be in place before it accepts its first connection.
+  if (thread_.joinable()) loop_.post(std::move(fn));
+  else fn();
+}
+
 void Worker::update_endpoints(const std::string& upstream, std::shared_ptr<const upstream::EndpointSet> set) {
-  auto apply_set = [this, upstream, s = std::move(set)]() mutable {
+  on_thread([this, upstream, s = std::move(set)]() mutable {
     // The upstream's stats object is the one its config names; create the state now if
     // the set arrives before the config that uses it.
     auto it = upstream_states_.find(upstream);
@@ -190,11 +200,11 @@ void Worker::update_endpoints(const std::string& upstream, std::shared_ptr<const
     } else {
       it->second->update(std::move(s));
     }
-  };
-  // Before the thread starts (the first sets at start-up) nothing else touches the
-  // worker, and the sets must be in place before it accepts its first connection.
-  if (thread_.joinable()) loop_.post(std::move(apply_set));
-  else apply_set();
+  });
+}
+
+void Worker::update_jwks(const std::string& url, std::shared_ptr<const auth::RemoteKeys> keys) {
+  on_thread([this, url, k = std::move(keys)]() mutable { auth_.update_jwks(url, std::move(k)); });
 }
 
 upstream::WorkerUpstream& Worker::upstream_state(const std::string& name, gateway::UpstreamStats* stats) {
@@ -227,6 +237,7 @@ std::unique_ptr<gateway::Handler> Worker::dispatch(gateway::Downstream& ds, gate
   const gateway::Snapshot& snap = *ctx.snapshot;
   const config::Config& cfg = *snap.config;
   const http::RequestHead& req = *ctx.request;
+  if (answer_preflight(ds, ctx)) return nullptr;
   if (!cfg.router.match(req.host, req.method, ctx.path, ctx.match)) {
     ctx.route_stats = snap.unmatched_stats;
     if (ctx.match.method_not_allowed) {
@@ -240,6 +251,11 @@ std::unique_ptr<gateway::Handler> Worker::dispatch(gateway::Downstream& ds, gate
   size_t index = static_cast<size_t>(ctx.match.route);
   ctx.route = &cfg.routes[index];
   ctx.route_stats = snap.route_stats[index];
+  if (needs_pipeline(*ctx.route)) return std::make_unique<RequestPipeline>(ds, ctx, auth_, loop_, *this);
+  return make_terminal(ds, ctx);
+}
+
+std::unique_ptr<gateway::Handler> Worker::make_terminal(gateway::Downstream& ds, gateway::RequestContext& ctx) {
   switch (ctx.route->kind) {
     case config::Route::Kind::kUpstream:
       return proxy::make_proxy_handler(ds, ctx, *this);
@@ -249,6 +265,37 @@ std::unique_ptr<gateway::Handler> Worker::dispatch(gateway::Downstream& ds, gate
       return gateway::make_echo_handler(ds, ctx);
   }
   return nullptr;
+}
+
+// A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method) for a route
+// that has CORS is answered here, matched on the method it asks about: before
+// authentication, since browsers send preflights without credentials.
+bool Worker::answer_preflight(gateway::Downstream& ds, gateway::RequestContext& ctx) {
+  const http::RequestHead& req = *ctx.request;
+  if (req.method != "OPTIONS") return false;
+  const http::Header* origin = http::find_header(req.headers, "origin");
+  const http::Header* method = http::find_header(req.headers, "access-control-request-method");
+  if (origin == nullptr || method == nullptr) return false;
+  const gateway::Snapshot& snap = *ctx.snapshot;
+  http::Router::Match match;
+  if (!snap.config->router.match(req.host, method->value, ctx.path, match)) return false;
+  const config::Route& route = snap.config->routes[static_cast<size_t>(match.route)];
+  if (!route.cors.enabled) return false;
+  ctx.match = match;
+  ctx.route = &route;
+  ctx.route_stats = snap.route_stats[static_cast<size_t>(match.route)];
+  const http::Header* headers = http::find_header(req.headers, "access-control-request-headers");
+  std::string out, why;
+  if (!auth::preflight(route.cors, route, origin->value, method->value, headers ? headers->value : std::string_view(),
+                       out, why)) {
+    ds.send_error(403, "CORS preflight refused: " + why);
+    return true;
+  }
+  std::string& h = ds.begin_response(204);
+  h += out;
+  ds.end_response_head(gateway::BodyMode::kNone);
+  ds.finish();
+  return true;
 }
 
 void Worker::request_done(const gateway::RequestContext& ctx) {

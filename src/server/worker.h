@@ -12,11 +12,14 @@
 
 #include <unordered_map>
 
+#include "auth/remote_keys.h"
+#include "auth/worker_auth.h"
 #include "gateway/snapshot.h"
 #include "net/event_loop.h"
 #include "proxy/mirror.h"
 #include "proxy/proxy.h"
 #include "server/connection.h"
+#include "server/request_pipeline.h"
 #include "upstream/endpoint_set.h"
 #include "upstream/worker_upstream.h"
 
@@ -53,10 +56,11 @@ class Listener final : public net::IoHandler {
   int64_t last_warning_ms_ = -1'000'000;
 };
 
-class Worker final : public Dispatcher, public proxy::ProxyEnv {
+class Worker final : public Dispatcher, public proxy::ProxyEnv, public TerminalFactory {
  public:
   Worker(int index, gateway::StatsRegistry& stats, std::shared_ptr<const gateway::Snapshot> snapshot,
-         std::vector<int> listen_fds, upstream::OutlierSink* outliers, std::function<void(int)> on_exit);
+         std::vector<int> listen_fds, upstream::OutlierSink* outliers, auth::JwksFetcher* jwks,
+         std::function<void(int)> on_exit);
   ~Worker() override;
 
   void start();
@@ -65,6 +69,8 @@ class Worker final : public Dispatcher, public proxy::ProxyEnv {
   void install(std::shared_ptr<const gateway::Snapshot> snapshot);
   // Thread-safe: a new endpoint set for an upstream (from the main thread's manager).
   void update_endpoints(const std::string& upstream, std::shared_ptr<const upstream::EndpointSet> set);
+  // Thread-safe: new signing keys from a JWKS URL.
+  void update_jwks(const std::string& url, std::shared_ptr<const auth::RemoteKeys> keys);
   void shutdown(int64_t timeout_ms);
 
   // Dispatcher
@@ -80,8 +86,14 @@ class Worker final : public Dispatcher, public proxy::ProxyEnv {
   upstream::OutlierSink* outlier_sink() override { return outliers_; }
   proxy::MirrorTracker& mirrors() override { return mirrors_; }
 
+  // TerminalFactory
+  std::unique_ptr<gateway::Handler> make_terminal(gateway::Downstream& ds, gateway::RequestContext& ctx) override;
+
  private:
   upstream::WorkerUpstream& upstream_state(const std::string& name, gateway::UpstreamStats* stats);
+  bool answer_preflight(gateway::Downstream& ds, gateway::RequestContext& ctx);
+  // Runs fn on the worker's thread: directly before it starts, posted after.
+  void on_thread(std::function<void()> fn);
   void apply(std::shared_ptr<const gateway::Snapshot> snapshot);
   void begin_shutdown(int64_t timeout_ms);
   void accept(int fd, const sockaddr_storage& peer);
@@ -95,6 +107,7 @@ class Worker final : public Dispatcher, public proxy::ProxyEnv {
   std::shared_ptr<const gateway::Snapshot> snapshot_;
   std::vector<upstream::WorkerUpstream*> upstreams_;  // by upstream index in snapshot_
   proxy::MirrorTracker mirrors_;
+  auth::WorkerAuth auth_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   AccessLogWriter access_log_;
   Connection* connections_ = nullptr;

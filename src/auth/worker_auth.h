@@ -1,0 +1,86 @@
+// One worker's authentication and authorization: finds the request's credential for the
+// route's methods (tried in order: the first method whose credential is present decides),
+// verifies it (JWT through the token cache, or an API key), builds the principal, and
+// checks the route's access policy. Holds the worker's copy of every remote key set and
+// the requests waiting for one.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "auth/remote_keys.h"
+#include "auth/token_cache.h"
+#include "config/config.h"
+#include "gateway/context.h"
+#include "net/event_loop.h"
+
+namespace portico::auth {
+
+// A request waiting for signing keys being fetched.
+class AuthWaiter {
+ public:
+  virtual ~AuthWaiter() = default;
+  // New keys (or a failed fetch) arrived: call check() again.
+  virtual void on_keys_updated() = 0;
+};
+
+struct AuthOutcome {
+  enum class Kind : uint8_t { kAllowed, kDenied, kPending };
+  Kind kind = Kind::kAllowed;
+  int status = 0;
+  std::string message;  // the JSON error's text
+  std::string headers;  // WWW-Authenticate lines
+};
+
+class WorkerAuth {
+ public:
+  WorkerAuth(net::EventLoop& loop, JwksFetcher* fetcher) : loop_(loop), fetcher_(fetcher) {}
+
+  void update_jwks(const std::string& url, std::shared_ptr<const RemoteKeys> keys);
+
+  // kAllowed sets ctx.principal and the upstream header changes (forwarded claims,
+  // stripped credentials). kPending: waiter->on_keys_updated() comes later.
+  AuthOutcome check(const config::Config& config, const config::Route& route, gateway::RequestContext& ctx,
+                    AuthWaiter* waiter);
+  void cancel_wait(AuthWaiter* waiter);
+
+  // Token cache hits and misses, for tests and metrics.
+  struct CacheStats {
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+  };
+  const CacheStats& cache_stats() const { return cache_stats_; }
+
+ private:
+  struct Remote {
+    std::shared_ptr<const RemoteKeys> keys;
+    std::vector<AuthWaiter*> waiters;
+    int64_t last_refetch_ms = -1'000'000'000;
+  };
+  struct MethodCache {
+    uint64_t generation = 0;  // the config the entries were verified under
+    TokenCache tokens{0};
+  };
+
+  AuthOutcome jwt(const config::Config& config, const config::AuthMethod& method, std::string_view token,
+                  gateway::RequestContext& ctx, AuthWaiter* waiter);
+  AuthOutcome api_key(const config::Config& config, const config::AuthMethod& method, std::string_view key,
+                      gateway::RequestContext& ctx);
+  AuthOutcome wait(Remote& remote, AuthWaiter* waiter);
+  AuthOutcome unavailable(const config::JwtMethod& jwt, const Remote& remote);
+  std::shared_ptr<const gateway::Principal> principal_of(const config::Config& config, const config::AuthMethod& method,
+                                                         const boost::json::object& claims);
+
+  net::EventLoop& loop_;
+  JwksFetcher* fetcher_;
+  std::unordered_map<std::string, Remote> remote_;        // by JWKS URL
+  std::unordered_map<std::string, MethodCache> caches_;   // by method name
+  CacheStats cache_stats_;
+};
+
+// The route's access policy for an authenticated principal: nullopt, or the 403.
+std::optional<AuthOutcome> authorize(const config::AccessPolicy& policy, const gateway::Principal& principal);
+
+}  // namespace portico::auth
