@@ -124,13 +124,32 @@ void WorkerAuth::cancel_wait(AuthWaiter* waiter) {
 AuthOutcome WorkerAuth::check(const config::Config& config, const config::Route& route, gateway::RequestContext& ctx,
                               AuthWaiter* waiter) {
   if (route.auth.empty()) return allowed();
+  int method = -1;
+  AuthOutcome o = decide(config, route, ctx, waiter, method);
+  if (o.kind == AuthOutcome::Kind::kPending) return o;
+  using R = gateway::AuthCounters::Result;
+  R result = o.kind == AuthOutcome::Kind::kAllowed ? R::kAllowed
+             : method < 0                          ? R::kMissing
+             : o.status == 403                     ? R::kForbidden
+             : o.status == 503                     ? R::kUnavailable
+                                                   : R::kInvalid;
+  // Requests without any credential count under the route's first method.
+  size_t index = static_cast<size_t>(method < 0 ? route.auth.front() : method);
+  ctx.snapshot->auth_stats[index]->counters.local().results[result].add();
+  return o;
+}
+
+AuthOutcome WorkerAuth::decide(const config::Config& config, const config::Route& route, gateway::RequestContext& ctx,
+                               AuthWaiter* waiter, int& method_index) {
   for (int index : route.auth) {
     const config::AuthMethod& method = config.auth[static_cast<size_t>(index)];
     const auto& sources = method.kind == config::AuthMethod::Kind::kJwt ? method.jwt.from : method.api_key.from;
     auto credential = find_credential(*ctx.request, sources);
     if (!credential) continue;
+    method_index = index;
     AuthOutcome o = method.kind == config::AuthMethod::Kind::kJwt
-                        ? jwt(config, method, credential->value, ctx, waiter)
+                        ? jwt(config, method, credential->value, ctx, waiter,
+                              ctx.snapshot->auth_stats[static_cast<size_t>(index)]->counters.local())
                         : api_key(config, method, credential->value, ctx);
     if (o.kind != AuthOutcome::Kind::kAllowed) return o;
     if (method.kind == config::AuthMethod::Kind::kJwt ? method.jwt.strip_token : method.api_key.strip) {
@@ -226,7 +245,7 @@ AuthOutcome WorkerAuth::unavailable(const config::JwtMethod& jwt, const Remote& 
 }
 
 AuthOutcome WorkerAuth::jwt(const config::Config& config, const config::AuthMethod& method, std::string_view token,
-                            gateway::RequestContext& ctx, AuthWaiter* waiter) {
+                            gateway::RequestContext& ctx, AuthWaiter* waiter, gateway::AuthCounters& counters) {
   const config::JwtMethod& m = method.jwt;
   Remote* remote = m.jwks_url ? &remote_[m.jwks_url->url] : nullptr;
   uint64_t key_version = remote != nullptr && remote->keys ? remote->keys->version : 0;
@@ -239,9 +258,9 @@ AuthOutcome WorkerAuth::jwt(const config::Config& config, const config::AuthMeth
   int64_t now_ms = wall_ms();
   std::shared_ptr<const gateway::Principal> principal = cache.tokens.find(token, now_ms, key_version);
   if (principal) {
-    ++cache_stats_.hits;
+    counters.cache_hits.add();
   } else {
-    ++cache_stats_.misses;
+    counters.cache_misses.add();
     auto parsed = jose::parse_jwt(token, m.max_token_bytes);
     if (!parsed) return invalid_token(parsed.error().message);
     const jose::Jwt& t = *parsed;

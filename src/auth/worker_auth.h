@@ -14,6 +14,7 @@
 #include "auth/token_cache.h"
 #include "config/config.h"
 #include "gateway/context.h"
+#include "gateway/stats.h"
 #include "net/event_loop.h"
 
 namespace portico::auth {
@@ -46,13 +47,6 @@ class WorkerAuth {
                     AuthWaiter* waiter);
   void cancel_wait(AuthWaiter* waiter);
 
-  // Token cache hits and misses, for tests and metrics.
-  struct CacheStats {
-    uint64_t hits = 0;
-    uint64_t misses = 0;
-  };
-  const CacheStats& cache_stats() const { return cache_stats_; }
-
  private:
   struct Remote {
     std::shared_ptr<const RemoteKeys> keys;
@@ -64,8 +58,10 @@ class WorkerAuth {
     TokenCache tokens{0};
   };
 
+  AuthOutcome decide(const config::Config& config, const config::Route& route, gateway::RequestContext& ctx,
+                     AuthWaiter* waiter, int& method_index);
   AuthOutcome jwt(const config::Config& config, const config::AuthMethod& method, std::string_view token,
-                  gateway::RequestContext& ctx, AuthWaiter* waiter);
+                  gateway::RequestContext& ctx, AuthWaiter* waiter, gateway::AuthCounters& counters);
   AuthOutcome api_key(const config::Config& config, const config::AuthMethod& method, std::string_view key,
                       gateway::RequestContext& ctx);
   AuthOutcome wait(Remote& remote, AuthWaiter* waiter);
@@ -77,7 +73,6 @@ class WorkerAuth {
   JwksFetcher* fetcher_;
   std::unordered_map<std::string, Remote> remote_;        // by JWKS URL
   std::unordered_map<std::string, MethodCache> caches_;   // by method name
-  CacheStats cache_stats_;
 };
 
 // The route's access policy for an authenticated principal: nullopt, or the 403.

@@ -40,7 +40,7 @@ bool read_strings(Context& ctx, MapReader& m, const char* key, std::vector<std::
 json::object to_json_object(const YAML::Node& n) {
   json::object o;
   for (auto it = n.begin(); it != n.end(); ++it) {
-    const YAML::Node& v = it->second;
+    YAML::Node v = it->second;  // a copy: it->second belongs to a temporary
     if (v.IsSequence()) {
       json::array a;
       for (const YAML::Node& item : v) a.emplace_back(item.IsScalar() ? item.Scalar() : std::string());

@@ -29,6 +29,7 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::build(std::shared_ptr<const co
   for (const auto& r : config->routes) s->route_stats.push_back(stats.route(r.name));
   s->unmatched_stats = stats.route("(unmatched)");
   for (const auto& u : config->upstreams) s->upstream_stats.push_back(stats.upstream(u.name));
+  for (const auto& a : config->auth) s->auth_stats.push_back(stats.auth(a.name));
   if (config->server.access_log.enabled) {
     auto f = LogFile::open(config->server.access_log.path);
     if (!f) return f.error();

@@ -37,6 +37,7 @@ class Snapshot {
   std::shared_ptr<const config::Config> config;
   std::vector<RouteStats*> route_stats;                    // by route index
   std::vector<UpstreamStats*> upstream_stats;              // by upstream index
+  std::vector<AuthStats*> auth_stats;                      // by auth method index
   RouteStats* unmatched_stats = nullptr;                   // requests no route took
   std::shared_ptr<LogFile> access_log;                     // null when off
   uint64_t generation = 0;

@@ -36,6 +36,15 @@ RouteStats* StatsRegistry::route(const std::string& name) {
   return routes_.back().get();
 }
 
+AuthStats* StatsRegistry::auth(const std::string& method) {
+  std::lock_guard lock(mu_);
+  for (auto& a : auth_) {
+    if (a->name == method) return a.get();
+  }
+  auth_.push_back(std::make_unique<AuthStats>(method));
+  return auth_.back().get();
+}
+
 UpstreamStats* StatsRegistry::upstream(const std::string& name) {
   std::lock_guard lock(mu_);
   for (auto& u : upstreams_) {
@@ -104,6 +113,28 @@ void StatsRegistry::render_prometheus(std::string& out) const {
   }
 
   render_upstreams(out);
+  render_auth(out);
+}
+
+// Called by render_prometheus with mu_ held.
+void StatsRegistry::render_auth(std::string& out) const {
+  static const char* kResults[] = {"allowed", "missing", "invalid", "forbidden", "unavailable"};
+  out += "# HELP portico_auth_decisions_total Authentication and authorization decisions, by auth method and result.\n"
+         "# TYPE portico_auth_decisions_total counter\n";
+  for (const auto& a : auth_) {
+    for (int r = 0; r < AuthCounters::kResults; ++r) {
+      uint64_t n = sum(a->counters, [r](const AuthCounters& c) { return c.results[r].get(); });
+      out += fmt::format("portico_auth_decisions_total{{method=\"{}\",result=\"{}\"}} {}\n", label(a->name), kResults[r], n);
+    }
+  }
+  out += "# HELP portico_auth_token_cache_total Verified-token cache lookups, by auth method and result.\n"
+         "# TYPE portico_auth_token_cache_total counter\n";
+  for (const auto& a : auth_) {
+    out += fmt::format("portico_auth_token_cache_total{{method=\"{}\",result=\"hit\"}} {}\n", label(a->name),
+                       sum(a->counters, [](const AuthCounters& c) { return c.cache_hits.get(); }));
+    out += fmt::format("portico_auth_token_cache_total{{method=\"{}\",result=\"miss\"}} {}\n", label(a->name),
+                       sum(a->counters, [](const AuthCounters& c) { return c.cache_misses.get(); }));
+  }
 }
 
 }  // namespace portico::gateway

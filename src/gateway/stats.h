@@ -96,6 +96,19 @@ struct UpstreamStats {
   Counter discovery_errors;
 };
 
+struct AuthCounters {
+  enum Result { kAllowed, kMissing, kInvalid, kForbidden, kUnavailable, kResults };
+  Counter results[kResults];  // per decision; kMissing: no credential for any of the route's methods
+  Counter cache_hits;
+  Counter cache_misses;
+};
+
+struct AuthStats {
+  explicit AuthStats(std::string n) : name(std::move(n)) {}
+  std::string name;  // the auth method
+  PerThread<AuthCounters> counters;
+};
+
 struct ServerCounters {
   Gauge connections;
   Counter accepted;
@@ -110,6 +123,7 @@ class StatsRegistry {
   RouteStats* route(const std::string& name);
   EndpointStats* endpoint(const std::string& upstream, const std::string& address);
   UpstreamStats* upstream(const std::string& name);
+  AuthStats* auth(const std::string& method);
 
   PerThread<ServerCounters> server;
   // Written by the main thread only.
@@ -126,6 +140,8 @@ class StatsRegistry {
   std::deque<std::unique_ptr<RouteStats>> routes_;
   std::deque<std::unique_ptr<EndpointStats>> endpoints_;
   std::deque<std::unique_ptr<UpstreamStats>> upstreams_;
+  std::deque<std::unique_ptr<AuthStats>> auth_;
+  void render_auth(std::string& out) const;
   void render_upstreams(std::string& out) const;
 };
 

@@ -277,8 +277,22 @@ bool Worker::answer_preflight(gateway::Downstream& ds, gateway::RequestContext& 
   const http::Header* method = http::find_header(req.headers, "access-control-request-method");
   if (origin == nullptr || method == nullptr) return false;
   const gateway::Snapshot& snap = *ctx.snapshot;
+  const http::Router& router = snap.config->router;
   http::Router::Match match;
-  if (!snap.config->router.match(req.host, method->value, ctx.path, match)) return false;
+  if (!router.match(req.host, method->value, ctx.path, match)) {
+    // A method the path does not take: find the route by one it does take, so the
+    // refusal says why (and comes from the route's CORS rules).
+    if (!match.method_not_allowed) return false;
+    std::string allow = match.allow;
+    bool found = false;
+    for (std::string_view m : split(allow, ',')) {
+      if (router.match(req.host, trim(m), ctx.path, match)) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) return false;
+  }
   const config::Route& route = snap.config->routes[static_cast<size_t>(match.route)];
   if (!route.cors.enabled) return false;
   ctx.match = match;

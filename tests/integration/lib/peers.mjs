@@ -231,3 +231,37 @@ export async function startEtcd() {
 }
 
 export { sleep };
+
+// ---- a JWKS endpoint ----
+
+// tests/integration/lib/jwks_server.mjs as a process serving `set` (rewritten by
+// jwksServer.set(newSet)); kill() and start() again on the same port.
+export async function startJwksServer(set) {
+  const dir = tempDir('portico-jwks-');
+  const file = path.join(dir, 'jwks.json');
+  const srv = { file, port: 0, proc: null };
+  srv.set = (s) => {
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify(s));
+    fs.renameSync(`${file}.tmp`, file);
+  };
+  srv.set(set);
+  srv.start = async () => {
+    const proc = track(spawn(process.execPath, [path.join(here, 'jwks_server.mjs'), file, String(srv.port)],
+      { stdio: ['ignore', 'pipe', 'inherit'] }));
+    proc.stdout.unref?.();
+    let out = '';
+    proc.stdout.setEncoding('utf8');
+    proc.stdout.on('data', (d) => { out += d; });
+    let exited = false;
+    proc.on('exit', () => { exited = true; });
+    await waitFor(() => exited || /listening \d+/.test(out), { timeoutMs: 10000, what: 'JWKS server' });
+    if (exited) throw new Error(`JWKS server failed to start on port ${srv.port}`);
+    srv.port = Number(out.match(/listening (\d+)/)[1]);
+    srv.url = `http://127.0.0.1:${srv.port}/.well-known/jwks.json`;
+    srv.proc = proc;
+    return srv;
+  };
+  srv.kill = () => stopProcess(srv.proc, 'SIGKILL');
+  srv.fetches = async () => JSON.parse((await request(`http://127.0.0.1:${srv.port}/control/fetches`)).body.toString()).fetches;
+  return srv.start();
+}

@@ -2,7 +2,7 @@
 //   node upstream_server.mjs NAME [PORT [HOST]]
 // Answers every request with JSON {name, port, method, path, headers}; /healthz with 200
 // (or what /control/health?status= set); honours ?delay=MS, ?status=CODE and
-// ?retry_after=; /control/delay?ms= and /control/status?status= apply to every request;
+// ?retry_after= and ?acao= (its own Access-Control-Allow-Origin); /control/delay?ms= and /control/status?status= apply to every request;
 // /control/count tells how many were served; prints
 // "listening PORT" once ready.
 import http from 'node:http';
@@ -57,6 +57,8 @@ const server = http.createServer((req, res) => {
       res.setHeader('content-type', 'application/json');
       const retryAfter = url.searchParams.get('retry_after');
       if (retryAfter !== null) res.setHeader('retry-after', retryAfter);
+      const acao = url.searchParams.get('acao');
+      if (acao !== null) res.setHeader('access-control-allow-origin', acao);
       res.end(body);
     };
     if (delay > 0) setTimeout(send, delay); else send();
