@@ -148,7 +148,7 @@ AuthOutcome WorkerAuth::decide(const config::Config& config, const config::Route
     if (!credential) continue;
     method_index = index;
     AuthOutcome o = method.kind == config::AuthMethod::Kind::kJwt
-                        ? jwt(config, method, credential->value, ctx, waiter,
+                        ? jwt(config, static_cast<size_t>(index), credential->value, ctx, waiter,
                               ctx.snapshot->auth_stats[static_cast<size_t>(index)]->counters.local())
                         : api_key(config, method, credential->value, ctx);
     if (o.kind != AuthOutcome::Kind::kAllowed) return o;
@@ -244,18 +244,20 @@ AuthOutcome WorkerAuth::unavailable(const config::JwtMethod& jwt, const Remote& 
   return o;
 }
 
-AuthOutcome WorkerAuth::jwt(const config::Config& config, const config::AuthMethod& method, std::string_view token,
+AuthOutcome WorkerAuth::jwt(const config::Config& config, size_t method_index, std::string_view token,
                             gateway::RequestContext& ctx, AuthWaiter* waiter, gateway::AuthCounters& counters) {
+  const config::AuthMethod& method = config.auth[method_index];
   const config::JwtMethod& m = method.jwt;
   Remote* remote = m.jwks_url ? &remote_[m.jwks_url->url] : nullptr;
   uint64_t key_version = remote != nullptr && remote->keys ? remote->keys->version : 0;
-  MethodCache& cache = caches_[method.name];
+  if (caches_.size() < config.auth.size()) caches_.resize(config.auth.size());
+  MethodCache& cache = caches_[method_index];
   uint64_t generation = ctx.snapshot->generation;
   if (cache.generation != generation || cache.tokens.capacity() != m.cache_size) {
     cache.generation = generation;  // a new config: its rules may differ
     cache.tokens = TokenCache(m.cache_size);
   }
-  int64_t now_ms = wall_ms();
+  int64_t now_ms = wall_ms_coarse();
   std::shared_ptr<const gateway::Principal> principal = cache.tokens.find(token, now_ms, key_version);
   if (principal) {
     counters.cache_hits.add();

@@ -60,7 +60,7 @@ class WorkerAuth {
 
   AuthOutcome decide(const config::Config& config, const config::Route& route, gateway::RequestContext& ctx,
                      AuthWaiter* waiter, int& method_index);
-  AuthOutcome jwt(const config::Config& config, const config::AuthMethod& method, std::string_view token,
+  AuthOutcome jwt(const config::Config& config, size_t method_index, std::string_view token,
                   gateway::RequestContext& ctx, AuthWaiter* waiter, gateway::AuthCounters& counters);
   AuthOutcome api_key(const config::Config& config, const config::AuthMethod& method, std::string_view key,
                       gateway::RequestContext& ctx);
@@ -72,7 +72,7 @@ class WorkerAuth {
   net::EventLoop& loop_;
   JwksFetcher* fetcher_;
   std::unordered_map<std::string, Remote> remote_;        // by JWKS URL
-  std::unordered_map<std::string, MethodCache> caches_;   // by method name
+  std::vector<MethodCache> caches_;                        // by method index in the config
 };
 
 // The route's access policy for an authenticated principal: nullopt, or the 403.

@@ -10,6 +10,9 @@ namespace portico {
 int64_t monotonic_ns();
 inline int64_t monotonic_ms() { return monotonic_ns() / 1'000'000; }
 int64_t wall_ms();
+// The wall clock at the kernel's tick (a few ms): cheaper, for expiry checks on the
+// request path where a few milliseconds do not matter.
+int64_t wall_ms_coarse();
 
 // "Sun, 06 Nov 1994 08:49:37 GMT"; the view stays valid until the next call on this thread.
 std::string_view http_date();
