@@ -68,6 +68,9 @@ void JwksManager::fetch(Source& s) {
   r.target = s.cfg.target;
   r.timeout_ms = s.cfg.timeout_ms;
   r.max_body = 1 << 20;
+  r.tls = s.cfg.tls;
+  r.server_name = s.cfg.server_name;
+  r.ca_file = s.cfg.ca_file;
   Source* src = &s;
   s.request = client::HttpClient::start(loop_, std::move(r),
                                         {nullptr, nullptr, [this, src](bool ok, client::Response resp, std::string error) {

@@ -231,15 +231,13 @@ AuthOutcome WorkerAuth::wait(Remote& remote, AuthWaiter* waiter) {
   return o;
 }
 
-AuthOutcome WorkerAuth::unavailable(const config::JwtMethod& jwt, const Remote& remote) {
-  std::string why = remote.keys ? remote.keys->error : "not fetched yet";
-  if (jwt.unavailable_status == 401) {
-    return invalid_token(fmt::format("no signing key for the token is available ({})", why));
-  }
+// The why (the fetch's error) is in the log, not in answers to clients.
+AuthOutcome WorkerAuth::unavailable(const config::JwtMethod& jwt, const Remote&) {
+  if (jwt.unavailable_status == 401) return invalid_token("no signing key for the token is available");
   AuthOutcome o;
   o.kind = AuthOutcome::Kind::kDenied;
   o.status = 503;
-  o.message = fmt::format("the signing keys could not be fetched ({}); try again later", why);
+  o.message = "the signing keys could not be fetched; try again later";
   o.headers = "Retry-After: 5\r\n";
   return o;
 }

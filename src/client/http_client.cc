@@ -1,5 +1,6 @@
 #include "client/http_client.h"
 
+#include <openssl/ssl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -8,6 +9,8 @@
 #include <cstring>
 
 #include <fmt/format.h>
+
+#include "client/tls.h"
 
 namespace portico::client {
 namespace {
@@ -28,11 +31,12 @@ HttpClient::HttpClient(net::EventLoop& loop, Request request, Callbacks callback
       timer_(loop, [this] { fail(fmt::format("no response within {} ms", request_.timeout_ms)); }) {}
 
 HttpClient::~HttpClient() {
+  if (ssl_ != nullptr) SSL_free(ssl_);
   if (fd_ >= 0) ::close(fd_);
 }
 
 void HttpClient::begin() {
-  std::string& out = out_.data();
+  std::string& out = out_;
   out = fmt::format("{} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: portico\r\nConnection: close\r\n", request_.method,
                     request_.target, request_.host);
   if (!request_.body.empty() || request_.method == "POST" || request_.method == "PUT") {
@@ -64,6 +68,10 @@ void HttpClient::cancel() {
 
 void HttpClient::release() {
   timer_.cancel();
+  if (ssl_ != nullptr) {
+    SSL_free(ssl_);
+    ssl_ = nullptr;
+  }
   if (fd_ >= 0) {
     loop_.unwatch(fd_);
     ::close(fd_);
@@ -81,12 +89,97 @@ void HttpClient::on_io(uint32_t events) {
       return;
     }
     connecting_ = false;
+    if (request_.tls && !start_tls()) return;
   }
-  if (!out_.empty() && out_.flush(fd_) == net::OutputBuffer::Status::kError) {
-    fail("connection lost while sending the request");
-    return;
+  // Edge-triggered: every step is retried on any event until it would block.
+  if (handshaking_ && !handshake()) return;
+  if (out_pos_ < out_.size() && !write_request()) return;
+  read();
+}
+
+bool HttpClient::start_tls() {
+  auto ctx = tls_context(request_.ca_file);
+  if (!ctx) {
+    fail(ctx.error().message);
+    return false;
   }
-  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) read();
+  ssl_ = SSL_new(*ctx);
+  if (ssl_ == nullptr || SSL_set_fd(ssl_, fd_) != 1 ||
+      SSL_set_tlsext_host_name(ssl_, request_.server_name.c_str()) != 1 ||
+      SSL_set1_host(ssl_, request_.server_name.c_str()) != 1) {
+    fail("cannot set up TLS");
+    return false;
+  }
+  SSL_set_connect_state(ssl_);
+  handshaking_ = true;
+  return true;
+}
+
+// True when the handshake is done; false while it waits for the socket, or failed.
+bool HttpClient::handshake() {
+  int rc = SSL_do_handshake(ssl_);
+  if (rc == 1) {
+    handshaking_ = false;
+    return true;
+  }
+  int err = SSL_get_error(ssl_, rc);
+  if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) fail("TLS handshake failed: " + tls_error(ssl_, rc));
+  return false;
+}
+
+// True when the whole request has been sent; false while it waits, or failed.
+bool HttpClient::write_request() {
+  while (out_pos_ < out_.size()) {
+    const char* data = out_.data() + out_pos_;
+    size_t size = out_.size() - out_pos_;
+    ssize_t n;
+    if (ssl_ != nullptr) {
+      int rc = SSL_write(ssl_, data, static_cast<int>(size));
+      if (rc <= 0) {
+        int err = SSL_get_error(ssl_, rc);
+        if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return false;
+        fail("connection lost while sending the request: " + tls_error(ssl_, rc));
+        return false;
+      }
+      n = rc;
+    } else {
+      n = ::send(fd_, data, size, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+      if (n < 0) {
+        fail("connection lost while sending the request");
+        return false;
+      }
+    }
+    out_pos_ += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+ssize_t HttpClient::receive(char* data, size_t size) {
+  if (ssl_ == nullptr) {
+    while (true) {
+      ssize_t n = ::recv(fd_, data, size, 0);
+      if (n >= 0 || errno == EAGAIN || errno == EWOULDBLOCK) return n;
+      if (errno == EINTR) continue;
+      error_ = fmt::format("connection reset: {}", strerror(errno));
+      errno = ECONNRESET;
+      return -1;
+    }
+  }
+  int rc = SSL_read(ssl_, data, static_cast<int>(size));
+  if (rc > 0) return rc;
+  int err = SSL_get_error(ssl_, rc);
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+    errno = EAGAIN;
+    return -1;
+  }
+  if (err == SSL_ERROR_ZERO_RETURN) return 0;
+  // A peer that closes without close_notify: the end, if the body was delimited.
+  if (err == SSL_ERROR_SYSCALL && SSL_get_verify_result(ssl_) == X509_V_OK) return 0;
+  error_ = tls_error(ssl_, rc);
+  errno = ECONNRESET;
+  return -1;
 }
 
 void HttpClient::read() {
@@ -95,13 +188,11 @@ void HttpClient::read() {
       fail("response head too large");
       return;
     }
-    size_t room = in_.writable();
-    ssize_t n = ::recv(fd_, in_.write_ptr(), room, 0);
+    ssize_t n = receive(in_.write_ptr(), in_.writable());
     bool eof = n == 0;
     if (n < 0) {
-      if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      fail(fmt::format("connection reset: {}", strerror(errno)));
+      fail(error_);
       return;
     }
     if (n > 0) in_.commit(static_cast<size_t>(n));

@@ -15,8 +15,9 @@
 #include "http/body_reader.h"
 #include "http/parser.h"
 #include "net/event_loop.h"
-#include "net/output_buffer.h"
 #include "net/socket.h"
+
+typedef struct ssl_st SSL;
 
 namespace portico::client {
 
@@ -30,6 +31,11 @@ struct Request {
   int64_t timeout_ms = 5'000;  // to the whole response, or to the head when streaming
   uint64_t max_body = 1 << 20;  // collected bodies larger than this fail the request
   bool stream = false;          // body pieces go to on_body as they come; no size limit
+  // TLS (https): the server's certificate must chain to ca_file (PEM; empty: the system's
+  // trust store) and name server_name, which is also sent as SNI.
+  bool tls = false;
+  std::string server_name;
+  std::string ca_file;
 };
 
 struct Response {
@@ -58,6 +64,12 @@ class HttpClient final : public net::IoHandler {
   HttpClient(net::EventLoop& loop, Request request, Callbacks callbacks);
   ~HttpClient() override;
   void begin();
+  bool start_tls();
+  bool handshake();
+  bool write_request();
+  // recv/send, in the clear or through TLS: bytes, 0 at the end, -1 with errno EAGAIN
+  // when the socket has nothing (more) for now, -1 with error_ set on failure.
+  ssize_t receive(char* data, size_t size);
   void read();
   void fail(std::string error);
   void finish();
@@ -69,9 +81,13 @@ class HttpClient final : public net::IoHandler {
   net::Timer timer_;
   int fd_ = -1;
   bool connecting_ = true;
+  bool handshaking_ = false;
   bool done_ = false;
+  SSL* ssl_ = nullptr;
+  std::string error_;
   Buffer in_;
-  net::OutputBuffer out_;
+  std::string out_;
+  size_t out_pos_ = 0;
   http::ResponseHead head_;
   bool head_done_ = false;
   http::BodyReader body_;

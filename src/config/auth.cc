@@ -1,4 +1,6 @@
 // The `auth:`, `consumers:` and `cors:` sections, and the per-route access policy.
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -159,20 +161,23 @@ bool parse_jwks_url(Context& ctx, const YAML::Node& url, const std::string& path
   if (!ctx.read_string(url, path, r.url)) return false;
   std::string_view rest = r.url;
   if (rest.substr(0, 8) == "https://") {
-    ctx.error(url, path, "https JWKS URLs are not supported yet (Portico has no TLS client): use http on a "
-                         "trusted network, or jwks_file");
+    r.tls = true;
+    rest.remove_prefix(8);
+  } else if (rest.substr(0, 7) == "http://") {
+    rest.remove_prefix(7);
+  } else {
+    ctx.error(url, path, "expected http(s)://host[:port]/path");
     return false;
   }
-  if (rest.substr(0, 7) != "http://") {
-    ctx.error(url, path, "expected http://host[:port]/path");
-    return false;
-  }
-  rest.remove_prefix(7);
   size_t slash = rest.find('/');
   std::string hostport(rest.substr(0, slash));
   r.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
   r.host = hostport;
-  if (hostport.find(':') == std::string::npos || hostport.back() == ']') hostport += ":80";
+  size_t colon = hostport.rfind(':');
+  bool has_port = colon != std::string::npos && hostport.back() != ']';
+  r.server_name = has_port ? hostport.substr(0, colon) : hostport;
+  if (r.server_name.size() > 2 && r.server_name.front() == '[') r.server_name = r.server_name.substr(1, r.server_name.size() - 2);
+  if (!has_port) hostport += r.tls ? ":443" : ":80";
   auto a = net::parse_address(hostport, true);
   if (!a) {
     ctx.error(url, path, fmt::format("\"{}\": {}", r.url, a.error().message));
@@ -182,9 +187,10 @@ bool parse_jwks_url(Context& ctx, const YAML::Node& url, const std::string& path
   return true;
 }
 
-// "http://..." or {url, refresh, min_refetch, timeout}. (Nodes are bound once: yaml-cpp
-// assigns through a node that refers into the tree.)
-void read_remote_jwks(Context& ctx, const YAML::Node& n, const std::string& path, RemoteJwks& r) {
+// "http(s)://..." or {url, refresh, min_refetch, timeout, ca_file}. (Nodes are bound
+// once: yaml-cpp assigns through a node that refers into the tree.)
+void read_remote_jwks(Context& ctx, const YAML::Node& n, const std::string& path, const std::string& base_dir,
+                      RemoteJwks& r) {
   if (!n.IsMap()) {
     parse_jwks_url(ctx, n, path, r);
     return;
@@ -199,6 +205,11 @@ void read_remote_jwks(Context& ctx, const YAML::Node& n, const std::string& path
   if (auto v = m.get("refresh"); v.IsDefined()) ctx.read_duration(v, m.path_of("refresh"), r.refresh_ms);
   if (auto v = m.get("min_refetch"); v.IsDefined()) ctx.read_duration(v, m.path_of("min_refetch"), r.min_refetch_ms);
   if (auto v = m.get("timeout"); v.IsDefined()) ctx.read_duration(v, m.path_of("timeout"), r.timeout_ms);
+  if (auto v = m.get("ca_file"); v.IsDefined() && ctx.read_string(v, m.path_of("ca_file"), r.ca_file)) {
+    r.ca_file = resolve_path(r.ca_file, base_dir);
+    if (!r.tls) ctx.error(v, m.path_of("ca_file"), "only used with an https URL");
+    else if (access(r.ca_file.c_str(), R_OK) != 0) ctx.error(v, m.path_of("ca_file"), fmt::format("cannot read \"{}\"", r.ca_file));
+  }
 }
 
 void read_jwt(Context& ctx, Config& cfg, const YAML::Node& n, const std::string& path, const std::string& base_dir,
@@ -248,7 +259,7 @@ void read_jwt(Context& ctx, Config& cfg, const YAML::Node& n, const std::string&
   }
   if (auto v = m.get("jwks_url"); v.IsDefined()) {
     RemoteJwks r;
-    read_remote_jwks(ctx, v, m.path_of("jwks_url"), r);
+    read_remote_jwks(ctx, v, m.path_of("jwks_url"), base_dir, r);
     j.jwks_url = std::move(r);
   }
   if (j.keys.empty() && !j.jwks_url && j.jwks_file.empty()) {

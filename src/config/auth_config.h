@@ -28,10 +28,13 @@ struct CredentialSource {
 };
 
 struct RemoteJwks {
-  std::string url;  // http://host:port/path
+  std::string url;  // http(s)://host[:port]/path
   net::Address address;
   std::string host;    // Host header
   std::string target;  // path and query
+  bool tls = false;         // https: the certificate must match server_name
+  std::string server_name;  // the host without its port
+  std::string ca_file;      // trusted CAs (PEM); empty: the system's
   int64_t refresh_ms = 600'000;    // fetched again this often
   int64_t min_refetch_ms = 30'000;  // an unknown kid refetches at most this often
   int64_t timeout_ms = 5'000;

@@ -127,6 +127,7 @@ json::object auth_json(const AuthMethod& a) {
                      {"refresh", duration(j.jwks_url->refresh_ms)},
                      {"min_refetch", duration(j.jwks_url->min_refetch_ms)},
                      {"timeout", duration(j.jwks_url->timeout_ms)}};
+    if (!j.jwks_url->ca_file.empty()) o["jwks_url"].as_object()["ca_file"] = j.jwks_url->ca_file;
   }
   if (!j.rules.typ.empty()) o["typ"] = j.rules.typ;
   if (j.rules.max_age_s) o["max_age"] = duration(j.rules.max_age_s * 1000);

@@ -236,7 +236,7 @@ export { sleep };
 
 // tests/integration/lib/jwks_server.mjs as a process serving `set` (rewritten by
 // jwksServer.set(newSet)); kill() and start() again on the same port.
-export async function startJwksServer(set) {
+export async function startJwksServer(set, { tls } = {}) {
   const dir = tempDir('portico-jwks-');
   const file = path.join(dir, 'jwks.json');
   const srv = { file, port: 0, proc: null };
@@ -246,8 +246,8 @@ export async function startJwksServer(set) {
   };
   srv.set(set);
   srv.start = async () => {
-    const proc = track(spawn(process.execPath, [path.join(here, 'jwks_server.mjs'), file, String(srv.port)],
-      { stdio: ['ignore', 'pipe', 'inherit'] }));
+    const args = [path.join(here, 'jwks_server.mjs'), file, String(srv.port), ...(tls ? [tls.cert, tls.key] : [])];
+    const proc = track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] }));
     proc.stdout.unref?.();
     let out = '';
     proc.stdout.setEncoding('utf8');
@@ -257,11 +257,21 @@ export async function startJwksServer(set) {
     await waitFor(() => exited || /listening \d+/.test(out), { timeoutMs: 10000, what: 'JWKS server' });
     if (exited) throw new Error(`JWKS server failed to start on port ${srv.port}`);
     srv.port = Number(out.match(/listening (\d+)/)[1]);
-    srv.url = `http://127.0.0.1:${srv.port}/.well-known/jwks.json`;
+    srv.url = `${tls ? 'https' : 'http'}://127.0.0.1:${srv.port}/.well-known/jwks.json`;
     srv.proc = proc;
     return srv;
   };
   srv.kill = () => stopProcess(srv.proc, 'SIGKILL');
-  srv.fetches = async () => JSON.parse((await request(`http://127.0.0.1:${srv.port}/control/fetches`)).body.toString()).fetches;
+  srv.fetches = async () => {
+    if (!tls) return JSON.parse((await request(`http://127.0.0.1:${srv.port}/control/fetches`)).body.toString()).fetches;
+    const { default: https } = await import('node:https');
+    return new Promise((resolve, reject) => {
+      https.get(`https://127.0.0.1:${srv.port}/control/fetches`, { ca: fs.readFileSync(tls.ca) }, (res) => {
+        let body = '';
+        res.on('data', (d) => { body += d; });
+        res.on('end', () => resolve(JSON.parse(body).fetches));
+      }).on('error', reject);
+    });
+  };
   return srv.start();
 }
