@@ -1,5 +1,7 @@
 #include "auth/jwks_manager.h"
 
+#include <netinet/in.h>
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -21,13 +23,15 @@ struct JwksManager::Source {
   config::RemoteJwks cfg;
   std::shared_ptr<const RemoteKeys> keys = std::make_shared<RemoteKeys>();
   client::HttpClient* request = nullptr;
+  bool resolving = false;
+  uint64_t attempt = 0;  // lookups answering for an older attempt are ignored
   net::Timer timer;  // next refresh or retry
   int64_t last_start_ms = -1'000'000'000;
   int failures = 0;
 };
 
 JwksManager::JwksManager(net::EventLoop& loop, Publish publish)
-    : loop_(loop), publish_(std::move(publish)), alive_(std::make_shared<bool>(true)) {}
+    : loop_(loop), publish_(std::move(publish)), resolver_(loop, {}), alive_(std::make_shared<bool>(true)) {}
 
 JwksManager::~JwksManager() {
   *alive_ = false;
@@ -59,11 +63,29 @@ void JwksManager::configure(const config::Config& config) {
 }
 
 void JwksManager::fetch(Source& s) {
-  if (s.request != nullptr) return;
+  if (s.request != nullptr || s.resolving) return;
   s.timer.cancel();
   s.last_start_ms = loop_.now_ms();
+  // The host is looked up at every fetch: identity providers move between addresses.
+  s.resolving = true;
+  Source* src = &s;
+  uint64_t attempt = ++s.attempt;
+  resolver_.resolve(s.cfg.connect_host, AF_UNSPEC, s.cfg.port,
+                    [this, src, attempt, alive = alive_](int status, client::Resolver::Addresses r) {
+                      if (!*alive || src->attempt != attempt) return;
+                      src->resolving = false;
+                      if (status != ARES_SUCCESS) {
+                        fetched(*src, false, {}, fmt::format("cannot resolve {}: {}", src->cfg.connect_host,
+                                                             status == ARES_ENODATA ? "no addresses" : ares_strerror(status)));
+                        return;
+                      }
+                      connect(*src, r.addresses.front());
+                    });
+}
+
+void JwksManager::connect(Source& s, const net::Address& address) {
   client::Request r;
-  r.address = s.cfg.address;
+  r.address = address;
   r.host = s.cfg.host;
   r.target = s.cfg.target;
   r.timeout_ms = s.cfg.timeout_ms;
@@ -132,7 +154,7 @@ void JwksManager::on_refetch(const std::string& url) {
   auto it = sources_.find(url);
   if (it == sources_.end()) return;
   Source& s = *it->second;
-  if (s.request != nullptr) return;  // its result will be published
+  if (s.request != nullptr || s.resolving) return;  // its result will be published
   if (loop_.now_ms() - s.last_start_ms < s.cfg.min_refetch_ms) {
     publish_(url, s.keys);  // too soon: the waiting requests go on with what there is
     return;

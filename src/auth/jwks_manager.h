@@ -11,6 +11,7 @@
 
 #include "auth/remote_keys.h"
 #include "client/http_client.h"
+#include "client/resolver.h"
 #include "config/config.h"
 #include "net/event_loop.h"
 
@@ -33,11 +34,13 @@ class JwksManager final : public JwksFetcher {
  private:
   struct Source;
   void fetch(Source& s);
+  void connect(Source& s, const net::Address& address);
   void fetched(Source& s, bool ok, const client::Response& response, const std::string& error);
   void on_refetch(const std::string& url);
 
   net::EventLoop& loop_;
   Publish publish_;
+  client::Resolver resolver_;  // the system's resolvers
   std::map<std::string, std::unique_ptr<Source>> sources_;
   std::shared_ptr<bool> alive_;
 };

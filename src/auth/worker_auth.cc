@@ -224,15 +224,24 @@ std::shared_ptr<const gateway::Principal> WorkerAuth::principal_of(const config:
   return p;
 }
 
-AuthOutcome WorkerAuth::wait(Remote& remote, AuthWaiter* waiter) {
+AuthOutcome WorkerAuth::wait(Remote& remote, AuthWaiter* waiter, size_t method_index) {
   remote.waiters.push_back(waiter);
   AuthOutcome o;
   o.kind = AuthOutcome::Kind::kPending;
+  o.method = static_cast<int>(method_index);
+  return o;
+}
+
+AuthOutcome WorkerAuth::wait_timed_out(const config::Config& config, int method, gateway::RequestContext& ctx) {
+  size_t index = static_cast<size_t>(method);
+  ctx.snapshot->auth_stats[index]->counters.local().results[gateway::AuthCounters::Result::kUnavailable].add();
+  AuthOutcome o = unavailable(config.auth[index].jwt);
+  if (o.status == 503) o.message = "the signing keys could not be fetched in time; try again later";
   return o;
 }
 
 // The why (the fetch's error) is in the log, not in answers to clients.
-AuthOutcome WorkerAuth::unavailable(const config::JwtMethod& jwt, const Remote&) {
+AuthOutcome WorkerAuth::unavailable(const config::JwtMethod& jwt) {
   if (jwt.unavailable_status == 401) return invalid_token("no signing key for the token is available");
   AuthOutcome o;
   o.kind = AuthOutcome::Kind::kDenied;
@@ -275,19 +284,19 @@ AuthOutcome WorkerAuth::jwt(const config::Config& config, size_t method_index, s
       const RemoteKeys* rk = remote->keys.get();
       if (rk == nullptr || !rk->loaded) {
         // The first fetch: wait for it, unless it failed already.
-        if (rk != nullptr && rk->failing) return unavailable(m, *remote);
-        return wait(*remote, waiter);
+        if (rk != nullptr && rk->failing) return unavailable(m);
+        return wait(*remote, waiter, method_index);
       }
       candidates = rk->keys.candidates(kid, t.alg);
       if (candidates.empty() && kid && !rk->keys.has_kid(*kid)) {
         // An unknown kid may be a key rotated in since the last fetch.
-        if (!remote->waiters.empty()) return wait(*remote, waiter);  // a fetch is on its way
+        if (!remote->waiters.empty()) return wait(*remote, waiter, method_index);  // a fetch is on its way
         if (loop_.now_ms() - remote->last_refetch_ms >= m.jwks_url->min_refetch_ms && fetcher_ != nullptr) {
           remote->last_refetch_ms = loop_.now_ms();
           fetcher_->refetch(m.jwks_url->url);
-          return wait(*remote, waiter);
+          return wait(*remote, waiter, method_index);
         }
-        if (rk->failing) return unavailable(m, *remote);
+        if (rk->failing) return unavailable(m);
       }
     }
     if (candidates.empty()) {

@@ -33,6 +33,7 @@ struct AuthOutcome {
   int status = 0;
   std::string message;  // the JSON error's text
   std::string headers;  // WWW-Authenticate lines
+  int method = -1;      // kPending: the method whose keys are awaited
 };
 
 class WorkerAuth {
@@ -46,6 +47,9 @@ class WorkerAuth {
   AuthOutcome check(const config::Config& config, const config::Route& route, gateway::RequestContext& ctx,
                     AuthWaiter* waiter);
   void cancel_wait(AuthWaiter* waiter);
+  // A request waited too long for a key fetch (outcome.method of kPending): the method's
+  // unavailable answer, counted.
+  AuthOutcome wait_timed_out(const config::Config& config, int method, gateway::RequestContext& ctx);
 
  private:
   struct Remote {
@@ -64,8 +68,8 @@ class WorkerAuth {
                   gateway::RequestContext& ctx, AuthWaiter* waiter, gateway::AuthCounters& counters);
   AuthOutcome api_key(const config::Config& config, const config::AuthMethod& method, std::string_view key,
                       gateway::RequestContext& ctx);
-  AuthOutcome wait(Remote& remote, AuthWaiter* waiter);
-  AuthOutcome unavailable(const config::JwtMethod& jwt, const Remote& remote);
+  AuthOutcome wait(Remote& remote, AuthWaiter* waiter, size_t method_index);
+  static AuthOutcome unavailable(const config::JwtMethod& jwt);
   std::shared_ptr<const gateway::Principal> principal_of(const config::Config& config, const config::AuthMethod& method,
                                                          const boost::json::object& claims);
 

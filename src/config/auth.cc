@@ -177,13 +177,14 @@ bool parse_jwks_url(Context& ctx, const YAML::Node& url, const std::string& path
   bool has_port = colon != std::string::npos && hostport.back() != ']';
   r.server_name = has_port ? hostport.substr(0, colon) : hostport;
   if (r.server_name.size() > 2 && r.server_name.front() == '[') r.server_name = r.server_name.substr(1, r.server_name.size() - 2);
-  if (!has_port) hostport += r.tls ? ":443" : ":80";
-  auto a = net::parse_address(hostport, true);
-  if (!a) {
-    ctx.error(url, path, fmt::format("\"{}\": {}", r.url, a.error().message));
+  std::optional<uint64_t> port = has_port ? parse_u64(std::string_view(hostport).substr(colon + 1))
+                                          : std::optional<uint64_t>(r.tls ? 443 : 80);
+  if (r.server_name.empty() || !port || *port == 0 || *port > 65535) {
+    ctx.error(url, path, fmt::format("\"{}\": expected http(s)://host[:port]/path", r.url));
     return false;
   }
-  r.address = *a;
+  r.connect_host = r.server_name;
+  r.port = static_cast<uint16_t>(*port);
   return true;
 }
 
@@ -381,6 +382,29 @@ void read_consumer_map(Context& ctx, const YAML::Node& n, const std::string& pat
   }
 }
 
+// A method name or a list tried in order; "none" alone means no authentication.
+void read_method_list(Context& ctx, const Config& cfg, const YAML::Node& v, const std::string& path,
+                      std::vector<int>& out) {
+  std::vector<std::string> names;
+  for (const auto& a : cfg.auth) names.push_back(a.name);
+  std::vector<std::string> list;
+  if (!ctx.read_string_list(v, path, list)) return;
+  for (const auto& name : list) {
+    if (name == "none") {
+      if (list.size() > 1) ctx.error(v, path, "\"none\" cannot be combined with other methods");
+      continue;
+    }
+    auto it = std::find(names.begin(), names.end(), name);
+    if (it == names.end()) {
+      std::string hint = suggest(name, names);
+      ctx.error(v, path, hint.empty() ? fmt::format("unknown auth method \"{}\"", name)
+                                      : fmt::format("unknown auth method \"{}\" (did you mean \"{}\"?)", name, hint));
+    } else {
+      out.push_back(static_cast<int>(it - names.begin()));
+    }
+  }
+}
+
 }  // namespace
 
 void read_auth(Context& ctx, Config& cfg, const YAML::Node& n, const std::string& base_dir) {
@@ -409,6 +433,9 @@ void read_auth(Context& ctx, Config& cfg, const YAML::Node& n, const std::string
   };
   section("jwt", AuthMethod::Kind::kJwt);
   section("api_keys", AuthMethod::Kind::kApiKey);
+  // Secure by default: routes that do not say otherwise use these methods; a public
+  // route then has to say `auth: none`.
+  if (auto v = m.get("default"); v.IsDefined()) read_method_list(ctx, cfg, v, m.path_of("default"), cfg.auth_default);
 }
 
 void read_consumers(Context& ctx, Config& cfg, const YAML::Node& n, const std::string& base_dir) {
@@ -478,28 +505,8 @@ bool read_cors(Context& ctx, const YAML::Node& n, const std::string& path, Cors&
 }
 
 void read_route_auth(Context& ctx, const Config& cfg, MapReader& m, Route& r) {
-  std::vector<std::string> names;
-  for (const auto& a : cfg.auth) names.push_back(a.name);
-  if (auto v = m.get("auth"); v.IsDefined()) {
-    std::vector<std::string> list;
-    if (ctx.read_string_list(v, m.path_of("auth"), list)) {
-      for (const auto& name : list) {
-        if (name == "none") {
-          if (list.size() > 1) ctx.error(v, m.path_of("auth"), "\"none\" cannot be combined with other methods");
-          continue;
-        }
-        auto it = std::find(names.begin(), names.end(), name);
-        if (it == names.end()) {
-          std::string hint = suggest(name, names);
-          ctx.error(v, m.path_of("auth"),
-                    hint.empty() ? fmt::format("unknown auth method \"{}\"", name)
-                                 : fmt::format("unknown auth method \"{}\" (did you mean \"{}\"?)", name, hint));
-        } else {
-          r.auth.push_back(static_cast<int>(it - names.begin()));
-        }
-      }
-    }
-  }
+  if (auto v = m.get("auth"); v.IsDefined()) read_method_list(ctx, cfg, v, m.path_of("auth"), r.auth);
+  else r.auth = cfg.auth_default;
   std::vector<std::string> consumer_names, groups;
   for (const auto& c : cfg.consumers.list) {
     consumer_names.push_back(c.name);

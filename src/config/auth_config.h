@@ -29,7 +29,8 @@ struct CredentialSource {
 
 struct RemoteJwks {
   std::string url;  // http(s)://host[:port]/path
-  net::Address address;
+  std::string connect_host;  // name or IP, resolved at each fetch (its addresses may change)
+  uint16_t port = 0;
   std::string host;    // Host header
   std::string target;  // path and query
   bool tls = false;         // https: the certificate must match server_name

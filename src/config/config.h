@@ -250,6 +250,7 @@ struct Config {
   Server server;
   std::vector<Upstream> upstreams;
   std::vector<AuthMethod> auth;
+  std::vector<int> auth_default;  // methods of routes that name none (auth.default)
   Consumers consumers;
   Cors cors;  // applies to routes without their own
   std::vector<Route> routes;

@@ -93,6 +93,12 @@ json::object cors_json(const Cors& c) {
 }
 
 // Keys are described (type, size, kid), never shown; secrets not even described.
+json::array method_names(const Config& c, const std::vector<int>& indexes) {
+  json::array names;
+  for (int i : indexes) names.emplace_back(c.auth[static_cast<size_t>(i)].name);
+  return names;
+}
+
 json::object auth_json(const AuthMethod& a) {
   if (a.kind == AuthMethod::Kind::kApiKey) {
     return {{"api_key", {{"from", source_texts(a.api_key.from)}, {"strip", a.api_key.strip}}}};
@@ -242,11 +248,8 @@ std::string to_json(const Config& c) {
     if (!r.rewrite.strip_prefix.empty()) route["rewrite"] = {{"strip_prefix", r.rewrite.strip_prefix}};
     if (!r.rewrite.path_template.empty()) route["rewrite"] = {{"path", r.rewrite.path_template}};
     if (r.max_body) route["limits"] = {{"body", *r.max_body}};
-    if (!r.auth.empty()) {
-      json::array auth;
-      for (int i : r.auth) auth.emplace_back(c.auth[static_cast<size_t>(i)].name);
-      route["auth"] = std::move(auth);
-    }
+    if (!r.auth.empty()) route["auth"] = method_names(c, r.auth);
+    else if (!c.auth.empty()) route["auth"] = "none";
     if (!r.access.empty()) {
       json::object claims;
       for (const auto& req : r.access.claims) claims[req.claim] = strings(req.values);
@@ -274,6 +277,7 @@ std::string to_json(const Config& c) {
   }
   json::object root{{"file", c.file}, {"server", server}, {"upstreams", upstreams}, {"auth", auth},
                     {"consumers", consumers}, {"routes", routes}};
+  if (!c.auth_default.empty()) root["auth_default"] = method_names(c, c.auth_default);
   if (c.cors.enabled) root["cors"] = cors_json(c.cors);
   return json::serialize(root);
 }

@@ -54,6 +54,7 @@ void RequestPipeline::authenticate() {
       return;
     case auth::AuthOutcome::Kind::kPending:
       waiting_ = true;
+      waiting_method_ = outcome.method;
       if (!wait_timer_.armed()) wait_timer_.arm_after_ms(wait_limit_ms(cfg, *ctx_.route));
       return;
   }
@@ -70,7 +71,8 @@ void RequestPipeline::on_wait_timeout() {
   auth_.cancel_wait(this);
   waiting_ = false;
   done_ = true;
-  ds_.send_error(503, "the signing keys could not be fetched in time; try again later", "Retry-After: 5\r\n");
+  auth::AuthOutcome outcome = auth_.wait_timed_out(*ctx_.snapshot->config, waiting_method_, ctx_);
+  ds_.send_error(outcome.status, outcome.message, outcome.headers);
 }
 
 void RequestPipeline::start_terminal() {

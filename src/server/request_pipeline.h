@@ -52,6 +52,7 @@ class RequestPipeline final : public gateway::Handler, public auth::AuthWaiter {
   net::Timer wait_timer_;  // bounds the wait for signing keys
   std::unique_ptr<gateway::Handler> terminal_;
   bool waiting_ = false;
+  int waiting_method_ = -1;  // the auth method whose keys are awaited
   bool done_ = false;
 };
 

@@ -4,6 +4,7 @@
 // token sources, forwarded claims, and the verified-token cache.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { Portico, json, metric, request, sleep, waitFor } from './lib/harness.mjs';
 import { makeCa } from './lib/certs.mjs';
 import { startJwksServer, startService } from './lib/peers.mjs';
@@ -176,6 +177,34 @@ test('unavailable_status: 401 answers a JWKS outage with invalid_token instead',
     assert.equal(r.json.error, 'no signing key for the token is available');
   } finally {
     await p.stop();
+  }
+});
+
+test('a JWKS server that accepts but never answers: requests wait at most the fetch timeout, then 503', async () => {
+  // A hung identity provider: the TCP handshake completes, no response ever comes.
+  const sockets = [];
+  const hung = net.createServer((s) => sockets.push(s));
+  await new Promise((resolve) => hung.listen(0, '127.0.0.1', resolve));
+  const p = await Portico.start(config(`http://127.0.0.1:${hung.address().port}/jwks.json`));
+  try {
+    const started = Date.now();
+    const [a, b] = await Promise.all([
+      json(`${p.url}/api/x`, bearer(await t.sign(keys.RS256))),
+      json(`${p.url}/api/y`, bearer(await t.sign(keys.ES256))),
+    ]);
+    const waited = Date.now() - started;
+    for (const r of [a, b]) {
+      assert.equal(r.status, 503, JSON.stringify(r.json));
+      assert.match(r.json.error, /^the signing keys could not be fetched/);
+    }
+    assert.ok(waited >= 1000 && waited < 4500, `answered after ${waited} ms (timeout 2s)`);
+    // Inline keys never wait for the JWKS.
+    assert.equal((await request(`${p.url}/api/x`, bearer(await t.sign(keys.HS256)))).status, 200);
+    await p.waitForLog(/JWKS http:\/\/127\.0\.0\.1:\d+\/jwks\.json: fetch failed: no response within 2000 ms/);
+  } finally {
+    await p.stop();
+    sockets.forEach((s) => s.destroy());
+    hung.close();
   }
 });
 

@@ -236,3 +236,37 @@ routes:
   assert.match(e, /routes\[1\]\.require: needs the route to authenticate \(auth: METHOD\)/);
   assert.match(e, /routes\[2\]\.cors\.origins: "app\.example\.com": expected scheme:\/\/host\[:port\], scheme:\/\/\*\.domain or \*/);
 });
+
+test('auth.default protects every route that names no method; auth: none opts a route out', async () => {
+  const p = await Portico.start(`
+server: {listen: [127.0.0.1:0], admin: 127.0.0.1:0}
+upstreams:
+  svc: {endpoints: [${upstream.address}]}
+auth:
+  api_keys:
+    keys: {}
+  default: keys
+consumers:
+  acme: {keys: ["${ACME_KEY}"]}
+routes:
+  - match: {path: "/orders/{rest...}"}
+    upstream: svc
+  - match: {path: /healthz}
+    respond: {status: 200, body: ok}
+    auth: none
+`);
+  try {
+    let r = await json(`${p.url}/orders/1`);
+    assert.equal(r.status, 401, 'a route without auth uses the default');
+    assert.equal(r.json.error, 'authentication required: an API key in header:X-API-Key');
+    r = await json(`${p.url}/orders/1`, { headers: { 'x-api-key': ACME_KEY } });
+    assert.equal(r.status, 200);
+    r = await request(`${p.url}/healthz`);
+    assert.equal(r.status, 200, 'auth: none is public');
+    const cfg = await json(`${p.adminUrl}/config`);
+    assert.deepEqual(cfg.json.auth_default, ['keys']);
+    assert.deepEqual(cfg.json.routes.map((route) => route.auth), [['keys'], 'none']);
+  } finally {
+    await p.stop();
+  }
+});
