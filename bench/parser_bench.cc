@@ -1,5 +1,8 @@
-// Request-head parsing cost for a typical browser-like request and a minimal one.
+// Request-head parsing cost for a typical browser-like request, a minimal one, and an
+// API call carrying a real-sized RS256 JWT (the common case behind a JWT-checking route).
 #include <benchmark/benchmark.h>
+
+#include <string>
 
 #include "http/parser.h"
 
@@ -20,6 +23,12 @@ constexpr std::string_view kBrowser =
     "X-Request-Id: 9f1c2b7e-1d2a-4c3b-8e9f-0a1b2c3d4e5f\r\n"
     "Connection: keep-alive\r\n\r\n";
 
+// An API client's request with a ~600-byte RS256 access token.
+const std::string kJwtRequest =
+    "GET /api/orders/42 HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: orders-client/1.4\r\n"
+    "Accept: application/json\r\nAuthorization: Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6InJzLTEiLCJ0eXAiOiJKV1QifQ." +
+    std::string(200, 'e') + "." + std::string(342, 's') + "\r\n\r\n";
+
 void parse(benchmark::State& state, std::string_view text) {
   ParseLimits limits;
   RequestHead head;
@@ -36,6 +45,8 @@ void BM_ParseSmall(benchmark::State& state) { parse(state, kSmall); }
 void BM_ParseBrowser(benchmark::State& state) { parse(state, kBrowser); }
 BENCHMARK(BM_ParseSmall);
 BENCHMARK(BM_ParseBrowser);
+void BM_ParseJwtRequest(benchmark::State& state) { parse(state, kJwtRequest); }
+BENCHMARK(BM_ParseJwtRequest);
 
 }  // namespace
 

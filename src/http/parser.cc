@@ -2,6 +2,10 @@
 
 #include <array>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "core/strings.h"
 
 namespace portico::http {
@@ -32,6 +36,29 @@ constexpr std::array<uint8_t, 256> make_table() {
 constexpr auto kTable = make_table();
 
 inline bool has(char c, uint8_t flag) { return (kTable[static_cast<unsigned char>(c)] & flag) != 0; }
+
+// The end of a run of field-value characters (VCHAR, SP, HTAB, obs-text) from pos.
+// Field values are most of a request's bytes (tokens, cookies): 16 at a time with SSE2,
+// which every x86-64 has; the table finishes the run.
+size_t skip_field_value(std::string_view d, size_t pos) {
+  const size_t n = d.size();
+#ifdef __SSE2__
+  const __m128i space = _mm_set1_epi8(0x20), tab = _mm_set1_epi8(0x09), del = _mm_set1_epi8(0x7f);
+  const __m128i zero = _mm_setzero_si128();
+  while (pos + 16 <= n) {
+    __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d.data() + pos));
+    // Control characters: 0x00-0x1f (signed compare; obs-text is negative and fine) but
+    // not HTAB, and DEL.
+    __m128i ctl = _mm_andnot_si128(_mm_cmplt_epi8(b, zero), _mm_cmplt_epi8(b, space));
+    __m128i bad = _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi8(b, tab), ctl), _mm_cmpeq_epi8(b, del));
+    int mask = _mm_movemask_epi8(bad);
+    if (mask != 0) return pos + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    pos += 16;
+  }
+#endif
+  while (pos < n && has(d[pos], kFieldChar)) ++pos;
+  return pos;
+}
 
 ParseResult fail(ParseError& err, int status, std::string_view message) {
   err.status = status;
@@ -73,7 +100,7 @@ ParseResult parse_fields(std::string_view d, size_t& pos, const ParseLimits& lim
     ++pos;
     while (pos < n && (d[pos] == ' ' || d[pos] == '\t')) ++pos;
     size_t value_start = pos;
-    while (pos < n && has(d[pos], kFieldChar)) ++pos;
+    pos = skip_field_value(d, pos);
     if (pos >= n) return ParseResult::kIncomplete;
     if (d[pos] == '\n') return fail(err, 400, "bare LF line ending (CRLF required)");
     if (d[pos] != '\r') return fail(err, 400, "invalid character in header field value");
@@ -383,7 +410,7 @@ ParseResult parse_response(std::string_view d, const ParseLimits& limits, bool h
   if (d[pos] == ' ') {
     ++pos;
     reason_start = pos;
-    while (pos < n && has(d[pos], kFieldChar)) ++pos;
+    pos = skip_field_value(d, pos);
     if (pos >= n) return n > limits.max_header_bytes ? fail(err, 502, "response head too large")
                                                      : ParseResult::kIncomplete;
   }

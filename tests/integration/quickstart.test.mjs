@@ -47,6 +47,11 @@ test('quickstart: make run serves the example and curl through it works', async 
     assert.equal(up.health_checks, true);
     r = await json('http://127.0.0.1:8080/echo/anything', { method: 'POST', body: '{"a":1}' });
     assert.equal(r.json.body, '{"a":1}');
+    r = await json('http://127.0.0.1:8080/private/products/1');
+    assert.equal(r.status, 401, 'the private route needs an API key');
+    r = await json('http://127.0.0.1:8080/private/products/1', { headers: { 'x-api-key': 'demo-key-0123456789abcdef' } });
+    assert.equal(r.status, 200);
+    assert.equal(r.json.name, 'Espresso cup');
     const m = await request('http://127.0.0.1:9901/metrics');
     assert.match(m.body.toString(), /portico_route_requests_total\{route="products",code="200"\} 21/);
     await waitFor(() => /"route":"products"/.test(out), { what: 'the access log on stdout' });

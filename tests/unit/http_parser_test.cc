@@ -330,5 +330,30 @@ TEST(ResponseParser, PrefixesAreIncomplete) {
   }
 }
 
+// Field values are scanned 16 bytes at a time: every byte value, at every offset of a
+// 16-byte block and in the tail, must be judged as the character rules say.
+TEST(RequestParser, EveryByteInLongFieldValuesIsJudgedByTheRules) {
+  for (int c = 0; c < 256; ++c) {
+    for (size_t at : {0u, 5u, 15u, 16u, 31u, 40u}) {
+      std::string value(44, 'v');
+      value[at] = static_cast<char>(c);
+      std::string text = "GET / HTTP/1.1\r\nHost: a\r\nX-Long: " + value + "\r\n\r\n";
+      Parsed p = parse(text);
+      bool edge_space = (c == ' ' || c == '\t') && (at == 0 || at == value.size() - 1);
+      if (is_field_value_char(static_cast<char>(c))) {
+        ASSERT_EQ(p.result, ParseResult::kComplete) << "byte " << c << " at " << at << ": " << p.err.message;
+        const Header* h = find_header(p.head.headers, "x-long");
+        ASSERT_NE(h, nullptr);
+        if (!edge_space) {
+          EXPECT_EQ(h->value, value) << "byte " << c << " at " << at;
+        }
+      } else {
+        ASSERT_EQ(p.result, ParseResult::kError) << "byte " << c << " at " << at;
+        EXPECT_EQ(p.err.status, 400);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace portico::http
