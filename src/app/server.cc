@@ -84,6 +84,16 @@ void Server::apply_log_level(const config::Config& c) {
 }
 
 bool Server::start() {
+  // Signals are taken from a signalfd by the main loop. Blocked first, before any thread
+  // starts (workers, the quota writer), since every thread inherits the mask and a
+  // thread without it would take SIGTERM's default action: exit at once.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
   std::string error;
   if (!read_file(options_.config_path, loaded_text_, error)) {
     log::error("{}", error);
@@ -132,7 +142,12 @@ bool Server::start() {
     admin_addr = net::local_address(admin_fd);
   }
 
-  auto snap = gateway::Snapshot::build(cfg, *stats_, ++generation_);
+  auto limits = limits_.bind(*cfg);
+  if (!limits) {
+    log::error("{}", limits.error().message);
+    return false;
+  }
+  auto snap = gateway::Snapshot::build(cfg, *stats_, ++generation_, *limits);
   if (!snap) {
     log::error("{}", snap.error().message);
     return false;
@@ -141,14 +156,6 @@ bool Server::start() {
   stats_->config_generation.set(static_cast<int64_t>(generation_));
   stats_->last_reload_ok.set(1);
 
-  // Signals are taken from a signalfd by the main loop; every thread inherits the mask.
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGHUP);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
-  signal(SIGPIPE, SIG_IGN);
   int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
   if (sfd < 0) {
     log::error("signalfd: {}", strerror(errno));
@@ -228,7 +235,9 @@ admin::ReloadResult Server::reload(const char* trigger) {
   cfg->server.admin_text = running.admin_text;
   cfg->server.data_dir = running.data_dir;
 
-  auto snap = gateway::Snapshot::build(cfg, *stats_, generation_ + 1);
+  auto limits = limits_.bind(*cfg);
+  if (!limits) return fail(limits.error().message);
+  auto snap = gateway::Snapshot::build(cfg, *stats_, generation_ + 1, *limits);
   if (!snap) return fail(snap.error().message);
   ++generation_;
   current_ = *snap;

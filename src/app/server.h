@@ -14,6 +14,7 @@
 #include "net/event_loop.h"
 #include "server/worker.h"
 #include "auth/jwks_manager.h"
+#include "ratelimit/registry.h"
 #include "upstream/manager.h"
 
 namespace portico::app {
@@ -55,6 +56,7 @@ class Server final : public admin::Backend {
   uint64_t generation_ = 0;
   std::unique_ptr<upstream::UpstreamManager> upstreams_;  // outlives the workers that report to it
   std::unique_ptr<auth::JwksManager> jwks_;               // likewise
+  ratelimit::Registry limits_;                            // rate-limit stores and quota book, by config
   std::vector<std::unique_ptr<server::Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<SignalHandler> signals_;

@@ -269,7 +269,18 @@ AuthOutcome WorkerAuth::jwt(const config::Config& config, size_t method_index, s
   if (principal) {
     counters.cache_hits.add();
   } else {
-    counters.cache_misses.add();
+    // A request parked until keys arrive comes back through here: count its miss once, when it is decided.
+    struct MissCount {
+      Counter& misses;
+      bool parked = false;
+      ~MissCount() {
+        if (!parked) misses.add();
+      }
+    } miss{counters.cache_misses};
+    auto park = [&] {
+      miss.parked = true;
+      return wait(*remote, waiter, method_index);
+    };
     auto parsed = jose::parse_jwt(token, m.max_token_bytes);
     if (!parsed) return invalid_token(parsed.error().message);
     const jose::Jwt& t = *parsed;
@@ -285,16 +296,16 @@ AuthOutcome WorkerAuth::jwt(const config::Config& config, size_t method_index, s
       if (rk == nullptr || !rk->loaded) {
         // The first fetch: wait for it, unless it failed already.
         if (rk != nullptr && rk->failing) return unavailable(m);
-        return wait(*remote, waiter, method_index);
+        return park();
       }
       candidates = rk->keys.candidates(kid, t.alg);
       if (candidates.empty() && kid && !rk->keys.has_kid(*kid)) {
         // An unknown kid may be a key rotated in since the last fetch.
-        if (!remote->waiters.empty()) return wait(*remote, waiter, method_index);  // a fetch is on its way
+        if (!remote->waiters.empty()) return park();  // a fetch is on its way
         if (loop_.now_ms() - remote->last_refetch_ms >= m.jwks_url->min_refetch_ms && fetcher_ != nullptr) {
           remote->last_refetch_ms = loop_.now_ms();
           fetcher_->refetch(m.jwks_url->url);
-          return wait(*remote, waiter, method_index);
+          return park();
         }
         if (rk->failing) return unavailable(m);
       }

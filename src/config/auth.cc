@@ -18,12 +18,6 @@ namespace {
 
 namespace json = boost::json;
 
-std::string resolve_path(const std::string& path, const std::string& base_dir) {
-  std::filesystem::path p(path);
-  if (p.is_relative() && !base_dir.empty()) return (std::filesystem::path(base_dir) / p).lexically_normal().string();
-  return path;
-}
-
 bool read_file_text(const std::string& path, std::string& out) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return false;
@@ -334,7 +328,8 @@ void read_api_key(Context& ctx, const YAML::Node& n, const std::string& path, Ap
   if (auto v = m.get("strip"); v.IsDefined()) ctx.read_bool(v, m.path_of("strip"), a.strip);
 }
 
-void read_consumer(Context& ctx, const std::string& name, const YAML::Node& n, const std::string& path, Consumer& c) {
+void read_consumer(Context& ctx, const std::vector<UsagePlan>& plans, const std::string& name, const YAML::Node& n,
+                   const std::string& path, Consumer& c) {
   c.name = name;
   MapReader m(ctx, n, path);
   if (!m.valid()) return;
@@ -354,16 +349,32 @@ void read_consumer(Context& ctx, const std::string& name, const YAML::Node& n, c
   }
   read_strings(ctx, m, "ids", c.ids);
   read_strings(ctx, m, "groups", c.groups);
+  if (auto v = m.get("plan"); v.IsDefined()) {
+    std::string plan;
+    if (ctx.read_string(v, m.path_of("plan"), plan)) {
+      std::vector<std::string> names;
+      for (const auto& p : plans) names.push_back(p.name);
+      auto it = std::find(names.begin(), names.end(), plan);
+      if (it != names.end()) {
+        c.plan = static_cast<int>(it - names.begin());
+      } else {
+        std::string hint = suggest(plan, names);
+        ctx.error(v, m.path_of("plan"), hint.empty() ? fmt::format("unknown usage plan \"{}\"", plan)
+                                                     : fmt::format("unknown usage plan \"{}\" (did you mean \"{}\"?)", plan, hint));
+      }
+    }
+  }
 }
 
-void read_consumer_map(Context& ctx, const YAML::Node& n, const std::string& path, Consumers& out) {
+void read_consumer_map(Context& ctx, const std::vector<UsagePlan>& plans, const YAML::Node& n, const std::string& path,
+                       Consumers& out) {
   if (!n.IsMap()) {
-    ctx.error(n, path, "expected a mapping of consumer names to {keys, key_hashes, ids, groups}, or a file name");
+    ctx.error(n, path, "expected a mapping of consumer names to {keys, key_hashes, ids, groups, plan}, or a file name");
     return;
   }
   for (auto it = n.begin(); it != n.end(); ++it) {
     Consumer c;
-    read_consumer(ctx, it->first.Scalar(), it->second, path + "." + it->first.Scalar(), c);
+    read_consumer(ctx, plans, it->first.Scalar(), it->second, path + "." + it->first.Scalar(), c);
     size_t index = out.list.size();
     for (const auto& h : c.key_hashes) {
       if (!out.by_key_hash.emplace(h, index).second) {
@@ -440,7 +451,7 @@ void read_auth(Context& ctx, Config& cfg, const YAML::Node& n, const std::string
 
 void read_consumers(Context& ctx, Config& cfg, const YAML::Node& n, const std::string& base_dir) {
   if (!n.IsScalar()) {
-    read_consumer_map(ctx, n, "consumers", cfg.consumers);
+    read_consumer_map(ctx, cfg.usage_plans, n, "consumers", cfg.consumers);
     return;
   }
   // A file with the same mapping, so keys can live apart from the config.
@@ -461,7 +472,7 @@ void read_consumers(Context& ctx, Config& cfg, const YAML::Node& n, const std::s
   }
   // Errors inside the file name the file.
   Context file_ctx(cfg.consumers.file, ctx.errors());
-  read_consumer_map(file_ctx, doc, "consumers", cfg.consumers);
+  read_consumer_map(file_ctx, cfg.usage_plans, doc, "consumers", cfg.consumers);
 }
 
 bool read_cors(Context& ctx, const YAML::Node& n, const std::string& path, Cors& c) {

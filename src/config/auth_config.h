@@ -79,6 +79,7 @@ struct Consumer {
   std::vector<std::string> key_hashes;  // lower-case hex SHA-256 of each API key
   std::vector<std::string> ids;         // values of a JWT method's consumer_claim
   std::vector<std::string> groups;
+  int plan = -1;  // index into Config::usage_plans; -1: none
 };
 
 struct Consumers {

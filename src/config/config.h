@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/auth_config.h"
+#include "config/ratelimit_config.h"
 #include "http/router.h"
 #include "net/socket.h"
 
@@ -235,6 +236,7 @@ struct Route {
   std::vector<int> auth;               // indexes into Config::auth, tried in order; empty: none
   AccessPolicy access;
   Cors cors;                           // the route's own, else the global one
+  RouteLimits limits;
   Respond respond;
   Rewrite rewrite;
   std::optional<uint64_t> max_body;            // overrides server.limits.body
@@ -253,6 +255,9 @@ struct Config {
   std::vector<int> auth_default;  // methods of routes that name none (auth.default)
   Consumers consumers;
   Cors cors;  // applies to routes without their own
+  RedisConfig redis;
+  std::vector<RateLimitPolicy> rate_limits;
+  std::vector<UsagePlan> usage_plans;
   std::vector<Route> routes;
   http::Router router;  // route ids are indexes into routes
 

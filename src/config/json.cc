@@ -92,6 +92,63 @@ json::object cors_json(const Cors& c) {
           {"max_age", duration(c.max_age_s * 1000)}};
 }
 
+const char* store_name(LimitStore s) { return s == LimitStore::kRedis ? "redis" : "local"; }
+const char* failure_name(StoreFailure f) {
+  return f == StoreFailure::kAllow ? "allow" : f == StoreFailure::kDeny ? "deny" : "local";
+}
+const char* headers_name(LimitHeaders h) {
+  return h == LimitHeaders::kLegacy ? "legacy" : h == LimitHeaders::kOff ? "off" : "draft";
+}
+
+json::object policy_json(const RateLimitPolicy& p) {
+  json::object o{{"rate", p.rate.text},
+                 {"burst", p.burst},
+                 {"key", p.key.text},
+                 {"scope", p.per_route ? "route" : "global"},
+                 {"store", store_name(p.store)},
+                 {"headers", headers_name(p.headers)}};
+  if (p.all_routes) o["routes"] = "all";
+  if (p.store == LimitStore::kRedis) {
+    o["on_store_error"] = failure_name(p.on_store_error);
+    o["local_precheck"] = p.local_precheck;
+  }
+  o["max_keys"] = p.max_keys;
+  return o;
+}
+
+json::object plan_json(const UsagePlan& p) {
+  json::object o{{"store", store_name(p.store)}, {"headers", headers_name(p.headers)}};
+  if (p.rate) {
+    o["rate"] = p.rate->text;
+    o["burst"] = p.burst;
+  }
+  json::object quota;
+  if (p.per_day) quota["day"] = p.per_day;
+  if (p.per_month) quota["month"] = p.per_month;
+  if (!quota.empty()) o["quota"] = std::move(quota);
+  if (p.store == LimitStore::kRedis) o["on_store_error"] = failure_name(p.on_store_error);
+  return o;
+}
+
+json::object redis_json(const RedisConfig& r) {
+  json::object o{{"address", r.address_text},
+                 {"db", r.db},
+                 {"timeout", duration(r.timeout_ms)},
+                 {"connect_timeout", duration(r.connect_timeout_ms)},
+                 {"key_prefix", r.key_prefix}};
+  if (!r.username.empty()) o["username"] = r.username;
+  if (!r.password.empty()) o["password"] = "<redacted>";
+  return o;
+}
+
+json::value route_limits_json(const Config& c, const RouteLimits& l) {
+  if (l.none) return "none";
+  json::array names;
+  for (int i : l.before_auth) names.emplace_back(c.rate_limits[static_cast<size_t>(i)].name);
+  for (int i : l.after_auth) names.emplace_back(c.rate_limits[static_cast<size_t>(i)].name);
+  return names;
+}
+
 // Keys are described (type, size, kid), never shown; secrets not even described.
 json::array method_names(const Config& c, const std::vector<int>& indexes) {
   json::array names;
@@ -260,6 +317,9 @@ std::string to_json(const Config& c) {
       route["deny"] = {{"consumers", strings(r.access.deny_consumers)}, {"groups", strings(r.access.deny_groups)}};
     }
     if (r.cors.enabled) route["cors"] = cors_json(r.cors);
+    if (r.limits.none || !r.limits.before_auth.empty() || !r.limits.after_auth.empty()) {
+      route["rate_limit"] = route_limits_json(c, r.limits);
+    }
     if (r.response_timeout_ms || r.total_timeout_ms) {
       json::object t;
       if (r.response_timeout_ms) t["response"] = duration(*r.response_timeout_ms);
@@ -274,10 +334,22 @@ std::string to_json(const Config& c) {
   json::object consumers;
   for (const auto& cons : c.consumers.list) {
     consumers[cons.name] = {{"keys", cons.key_hashes.size()}, {"ids", strings(cons.ids)}, {"groups", strings(cons.groups)}};
+    if (cons.plan >= 0) consumers[cons.name].as_object()["plan"] = c.usage_plans[static_cast<size_t>(cons.plan)].name;
   }
   json::object root{{"file", c.file}, {"server", server}, {"upstreams", upstreams}, {"auth", auth},
                     {"consumers", consumers}, {"routes", routes}};
   if (!c.auth_default.empty()) root["auth_default"] = method_names(c, c.auth_default);
+  if (c.redis.enabled) root["redis"] = redis_json(c.redis);
+  if (!c.rate_limits.empty()) {
+    json::object policies;
+    for (const auto& p : c.rate_limits) policies[p.name] = policy_json(p);
+    root["rate_limits"] = std::move(policies);
+  }
+  if (!c.usage_plans.empty()) {
+    json::object plans;
+    for (const auto& p : c.usage_plans) plans[p.name] = plan_json(p);
+    root["usage_plans"] = std::move(plans);
+  }
   if (c.cors.enabled) root["cors"] = cors_json(c.cors);
   return json::serialize(root);
 }

@@ -189,6 +189,7 @@ std::shared_ptr<Config> build(const YAML::Node& root, const std::string& name,
 
   read_server(ctx, top.get("server"), cfg->server);
   std::string base_dir = std::filesystem::path(name).parent_path().string();
+  cfg->server.data_dir = resolve_path(cfg->server.data_dir, base_dir);
 
   std::vector<std::string> upstream_names;
   if (auto ups = top.get("upstreams"); ups.IsDefined() && !ups.IsNull()) {
@@ -205,6 +206,9 @@ std::shared_ptr<Config> build(const YAML::Node& root, const std::string& name,
     }
   }
 
+  if (auto n = top.get("redis"); n.IsDefined() && !n.IsNull()) read_redis(ctx, *cfg, n);
+  if (auto n = top.get("rate_limits"); n.IsDefined() && !n.IsNull()) read_rate_limits(ctx, *cfg, n);
+  if (auto n = top.get("usage_plans"); n.IsDefined() && !n.IsNull()) read_usage_plans(ctx, *cfg, n);
   if (auto n = top.get("auth"); n.IsDefined()) read_auth(ctx, *cfg, n, base_dir);
   if (auto n = top.get("consumers"); n.IsDefined() && !n.IsNull()) read_consumers(ctx, *cfg, n, base_dir);
   if (auto n = top.get("cors"); n.IsDefined()) read_cors(ctx, n, "cors", cfg->cors);
@@ -239,6 +243,12 @@ std::shared_ptr<Config> build(const YAML::Node& root, const std::string& name,
 }
 
 }  // namespace
+
+std::string resolve_path(const std::string& path, const std::string& base_dir) {
+  std::filesystem::path p(path);
+  if (p.is_relative() && !base_dir.empty()) return (std::filesystem::path(base_dir) / p).lexically_normal().string();
+  return path;
+}
 
 std::shared_ptr<Config> load_config_text(const std::string& text, const std::string& name,
                                                std::vector<Diagnostic>& errors) {

@@ -12,6 +12,9 @@ namespace portico::config {
 
 void read_server(Context& ctx, const YAML::Node& node, Server& s);
 
+// A path as written in the config, relative to the config file's directory.
+std::string resolve_path(const std::string& path, const std::string& base_dir);
+
 // `base_dir`: relative file paths (file discovery) are resolved against it.
 void read_upstream(Context& ctx, const std::string& name, const YAML::Node& node, const std::string& base_dir,
                    Upstream& u);
@@ -28,6 +31,13 @@ void read_consumers(Context& ctx, Config& cfg, const YAML::Node& node, const std
 bool read_cors(Context& ctx, const YAML::Node& node, const std::string& path, Cors& cors);
 // A route's auth, require, deny and cors keys (auth methods and consumers read first).
 void read_route_auth(Context& ctx, const Config& cfg, MapReader& route, Route& r);
+
+// `redis:`, `rate_limits:` and `usage_plans:` (before consumers, which name plans).
+void read_redis(Context& ctx, Config& cfg, const YAML::Node& node);
+void read_rate_limits(Context& ctx, Config& cfg, const YAML::Node& node);
+void read_usage_plans(Context& ctx, Config& cfg, const YAML::Node& node);
+// A route's rate_limit key, plus the policies that apply to all routes (auth read first).
+void read_route_limits(Context& ctx, const Config& cfg, MapReader& route, Route& r);
 
 void read_route(Context& ctx, Config& cfg, size_t index, const YAML::Node& node,
                 const std::vector<std::string>& upstream_names);

@@ -137,8 +137,7 @@ void read_file_path(Context& ctx, const YAML::Node& p, const std::string& path, 
     ctx.error(p, path, "must not be empty");
     return;
   }
-  std::filesystem::path fp(f.path);
-  if (fp.is_relative() && !base_dir.empty()) f.path = (std::filesystem::path(base_dir) / fp).lexically_normal().string();
+  f.path = resolve_path(f.path, base_dir);
 }
 
 // "endpoints.yaml" or {path: endpoints.yaml}

@@ -34,7 +34,7 @@ class Gauge {
 };
 
 // Request latency histogram with Prometheus-style upper bounds in seconds.
-inline constexpr double kLatencyBounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+inline constexpr double kLatencyBounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                             0.1,    0.25,  0.5,    1,     2.5,   5,     10};
 inline constexpr int kLatencyBuckets = sizeof(kLatencyBounds) / sizeof(double) + 1;  // + Inf
 

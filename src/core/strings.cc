@@ -1,5 +1,7 @@
 #include "core/strings.h"
 
+#include <charconv>
+
 #include <algorithm>
 
 namespace portico {
@@ -104,6 +106,12 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
     out.push_back(s.substr(start, pos - start));
     start = pos + 1;
   }
+}
+
+void append_decimal(std::string& out, int64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, static_cast<size_t>(r.ptr - buf));
 }
 
 }  // namespace portico

@@ -30,4 +30,7 @@ std::string suggest(std::string_view name, const std::vector<std::string>& candi
 // Splits on a single character; empty pieces are kept.
 std::vector<std::string_view> split(std::string_view s, char sep);
 
+// Appends v in decimal (no allocation beyond the string's growth).
+void append_decimal(std::string& out, int64_t v);
+
 }  // namespace portico

@@ -36,6 +36,14 @@ struct RequestContext {
   std::string upstream_headers;           // extra lines for the upstream request
   std::vector<std::string> drop_headers;  // client headers (lower case) not passed upstream
   bool cors_owned = false;                // Portico answers CORS: drop the upstream's Access-Control-*
+  // The most restrictive limit met so far, for the legacy RateLimit-* fields (written
+  // once, when the limits have all been checked).
+  struct LimitReport {
+    bool set = false;
+    int64_t limit = 0;
+    int64_t remaining = 0;
+    int64_t reset_s = 0;
+  } limit_report;
 
   int64_t start_ns = 0;
   // Outcome, filled as the request is served.
@@ -57,6 +65,7 @@ struct RequestContext {
     upstream_headers.clear();
     drop_headers.clear();
     cors_owned = false;
+    limit_report = {};
     start_ns = 0;
     status = 0;
     body_bytes_in = body_bytes_out = 0;

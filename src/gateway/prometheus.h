@@ -52,13 +52,15 @@ void render_histogram(std::string& out, std::string_view name, std::string_view 
     sum_us += h.sum_us();
   }
   uint64_t cumulative = 0;
+  std::string_view comma = labels.empty() ? "" : ",";
   for (int b = 0; b < kLatencyBuckets; ++b) {
     cumulative += buckets[b];
     std::string le = b < kLatencyBuckets - 1 ? fmt::format("{}", kLatencyBounds[b]) : "+Inf";
-    out += fmt::format("{}_bucket{{{},le=\"{}\"}} {}\n", name, labels, le, cumulative);
+    out += fmt::format("{}_bucket{{{}{}le=\"{}\"}} {}\n", name, labels, comma, le, cumulative);
   }
-  out += fmt::format("{}_sum{{{}}} {:.6f}\n", name, labels, static_cast<double>(sum_us) / 1e6);
-  out += fmt::format("{}_count{{{}}} {}\n", name, labels, cumulative);
+  std::string braces = labels.empty() ? "" : fmt::format("{{{}}}", labels);
+  out += fmt::format("{}_sum{} {:.6f}\n", name, braces, static_cast<double>(sum_us) / 1e6);
+  out += fmt::format("{}_count{} {}\n", name, braces, cumulative);
 }
 
 // A metric family: HELP/TYPE, then one sample per item.

@@ -23,13 +23,17 @@ LogFile::~LogFile() {
 }
 
 Result<std::shared_ptr<const Snapshot>> Snapshot::build(std::shared_ptr<const config::Config> config,
-                                                        StatsRegistry& stats, uint64_t generation) {
+                                                        StatsRegistry& stats, uint64_t generation,
+                                                        std::shared_ptr<const FeatureBindings> limits) {
   auto s = std::make_shared<Snapshot>();
   s->generation = generation;
+  s->limits = std::move(limits);
   for (const auto& r : config->routes) s->route_stats.push_back(stats.route(r.name));
   s->unmatched_stats = stats.route("(unmatched)");
   for (const auto& u : config->upstreams) s->upstream_stats.push_back(stats.upstream(u.name));
   for (const auto& a : config->auth) s->auth_stats.push_back(stats.auth(a.name));
+  for (const auto& p : config->rate_limits) s->limit_stats.push_back(stats.limit(p.name, false));
+  for (const auto& p : config->usage_plans) s->plan_stats.push_back(stats.limit(p.name, true));
   if (config->server.access_log.enabled) {
     auto f = LogFile::open(config->server.access_log.path);
     if (!f) return f.error();

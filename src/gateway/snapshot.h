@@ -29,17 +29,28 @@ class LogFile {
   bool owned_;
 };
 
+// State that a feature module above gateway/ binds to a config (the rate limits' stores),
+// carried by the snapshot so a request sees the bindings of the config it pinned.
+class FeatureBindings {
+ public:
+  virtual ~FeatureBindings() = default;
+};
+
 class Snapshot {
  public:
   static Result<std::shared_ptr<const Snapshot>> build(std::shared_ptr<const config::Config> config,
-                                                       StatsRegistry& stats, uint64_t generation);
+                                                       StatsRegistry& stats, uint64_t generation,
+                                                       std::shared_ptr<const FeatureBindings> limits = nullptr);
 
   std::shared_ptr<const config::Config> config;
   std::vector<RouteStats*> route_stats;                    // by route index
   std::vector<UpstreamStats*> upstream_stats;              // by upstream index
   std::vector<AuthStats*> auth_stats;                      // by auth method index
+  std::vector<LimitStats*> limit_stats;                    // by rate limit policy index
+  std::vector<LimitStats*> plan_stats;                     // by usage plan index
   RouteStats* unmatched_stats = nullptr;                   // requests no route took
   std::shared_ptr<LogFile> access_log;                     // null when off
+  std::shared_ptr<const FeatureBindings> limits;           // ratelimit::Bindings
   uint64_t generation = 0;
 };
 

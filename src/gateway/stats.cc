@@ -45,6 +45,15 @@ AuthStats* StatsRegistry::auth(const std::string& method) {
   return auth_.back().get();
 }
 
+LimitStats* StatsRegistry::limit(const std::string& name, bool plan) {
+  std::lock_guard lock(mu_);
+  for (auto& l : limits_) {
+    if (l->name == name && l->plan == plan) return l.get();
+  }
+  limits_.push_back(std::make_unique<LimitStats>(name, plan));
+  return limits_.back().get();
+}
+
 UpstreamStats* StatsRegistry::upstream(const std::string& name) {
   std::lock_guard lock(mu_);
   for (auto& u : upstreams_) {
@@ -114,6 +123,7 @@ void StatsRegistry::render_prometheus(std::string& out) const {
 
   render_upstreams(out);
   render_auth(out);
+  render_limits(out);
 }
 
 // Called by render_prometheus with mu_ held.
@@ -135,6 +145,57 @@ void StatsRegistry::render_auth(std::string& out) const {
     out += fmt::format("portico_auth_token_cache_total{{method=\"{}\",result=\"miss\"}} {}\n", label(a->name),
                        sum(a->counters, [](const AuthCounters& c) { return c.cache_misses.get(); }));
   }
+}
+
+// Called by render_prometheus with mu_ held.
+void StatsRegistry::render_limits(std::string& out) const {
+  static const char* kResults[] = {"allowed",           "limited",       "quota_exceeded", "prechecked",
+                                   "store_error_local", "store_error_allowed", "store_error_denied"};
+  for (bool plans : {false, true}) {
+    const char* name = plans ? "portico_usage_plan_decisions_total" : "portico_ratelimit_decisions_total";
+    const char* label_name = plans ? "plan" : "policy";
+    bool any = false;
+    for (const auto& l : limits_) any |= l->plan == plans;
+    if (!any) continue;
+    out += fmt::format("# HELP {} {} decisions, by {} and result.\n# TYPE {} counter\n", name,
+                       plans ? "Usage plan (throttle and quota)" : "Rate limit", label_name, name);
+    for (const auto& l : limits_) {
+      if (l->plan != plans) continue;
+      for (int r = 0; r < LimitCounters::kResults; ++r) {
+        if (!plans && r == LimitCounters::kQuotaExceeded) continue;
+        uint64_t n = sum(l->counters, [r](const LimitCounters& c) { return c.results[r].get(); });
+        out += fmt::format("{}{{{}=\"{}\",result=\"{}\"}} {}\n", name, label_name, label(l->name), kResults[r], n);
+      }
+    }
+    out += fmt::format("# HELP portico_{}_evictions_total Keys dropped from the local store to stay within its size.\n"
+                       "# TYPE portico_{}_evictions_total counter\n", plans ? "usage_plan" : "ratelimit",
+                       plans ? "usage_plan" : "ratelimit");
+    for (const auto& l : limits_) {
+      if (l->plan != plans) continue;
+      out += fmt::format("portico_{}_evictions_total{{{}=\"{}\"}} {}\n", plans ? "usage_plan" : "ratelimit", label_name,
+                         label(l->name), sum(l->counters, [](const LimitCounters& c) { return c.evictions.get(); }));
+    }
+  }
+  if (!redis_used.load(std::memory_order_relaxed)) return;
+  auto one = [&](const char* metric, const char* help, const char* type, uint64_t value) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", metric, help, metric, type, metric, value);
+  };
+  one("portico_redis_commands_total", "Commands sent to Redis (one per rate limit decision).", "counter",
+      sum(redis, [](const RedisCounters& c) { return c.commands.get(); }));
+  one("portico_redis_errors_total", "Redis error replies and commands lost with a connection.", "counter",
+      sum(redis, [](const RedisCounters& c) { return c.errors.get(); }));
+  one("portico_redis_timeouts_total", "Redis commands not answered within redis.timeout.", "counter",
+      sum(redis, [](const RedisCounters& c) { return c.timeouts.get(); }));
+  one("portico_redis_connects_total", "Connections made to Redis.", "counter",
+      sum(redis, [](const RedisCounters& c) { return c.connects.get(); }));
+  one("portico_redis_connect_failures_total", "Failed attempts to connect to Redis.", "counter",
+      sum(redis, [](const RedisCounters& c) { return c.connect_failures.get(); }));
+  one("portico_redis_connected", "Workers with a live Redis connection.", "gauge",
+      static_cast<uint64_t>(std::max<int64_t>(0, sum_signed(redis, [](const RedisCounters& c) { return c.connected.get(); }))));
+  out += "# HELP portico_redis_command_seconds Time from sending a Redis command to its reply.\n"
+         "# TYPE portico_redis_command_seconds histogram\n";
+  render_histogram(out, "portico_redis_command_seconds", "", redis,
+                   [](const RedisCounters& c) -> const LatencyHistogram& { return c.latency; });
 }
 
 }  // namespace portico::gateway

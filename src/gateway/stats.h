@@ -109,6 +109,39 @@ struct AuthStats {
   PerThread<AuthCounters> counters;
 };
 
+struct LimitCounters {
+  enum Result {
+    kAllowed,
+    kLimited,          // 429 from the rate (or a plan's throttle)
+    kQuotaExceeded,    // 429 from a plan's day or month quota
+    kPrechecked,       // 429 decided by this instance alone, without asking Redis
+    kStoreErrorLocal,  // Redis did not answer: decided by this instance's own count
+    kStoreErrorAllowed,
+    kStoreErrorDenied,
+    kResults
+  };
+  Counter results[kResults];
+  Counter evictions;  // local store: keys dropped to stay within max_keys
+};
+
+// A rate limit policy's or a usage plan's decisions.
+struct LimitStats {
+  LimitStats(std::string n, bool p) : name(std::move(n)), plan(p) {}
+  std::string name;
+  bool plan;
+  PerThread<LimitCounters> counters;
+};
+
+struct RedisCounters {
+  Counter commands;
+  Counter errors;    // error replies and lost connections
+  Counter timeouts;  // no answer within redis.timeout
+  Counter connects;
+  Counter connect_failures;
+  Gauge connected;   // workers with a live connection
+  LatencyHistogram latency;  // command sent -> reply
+};
+
 struct ServerCounters {
   Gauge connections;
   Counter accepted;
@@ -124,6 +157,10 @@ class StatsRegistry {
   EndpointStats* endpoint(const std::string& upstream, const std::string& address);
   UpstreamStats* upstream(const std::string& name);
   AuthStats* auth(const std::string& method);
+  LimitStats* limit(const std::string& name, bool plan);
+
+  PerThread<RedisCounters> redis;
+  std::atomic<bool> redis_used{false};  // render Redis metrics once a connection was made
 
   PerThread<ServerCounters> server;
   // Written by the main thread only.
@@ -141,7 +178,9 @@ class StatsRegistry {
   std::deque<std::unique_ptr<EndpointStats>> endpoints_;
   std::deque<std::unique_ptr<UpstreamStats>> upstreams_;
   std::deque<std::unique_ptr<AuthStats>> auth_;
+  std::deque<std::unique_ptr<LimitStats>> limits_;
   void render_auth(std::string& out) const;
+  void render_limits(std::string& out) const;
   void render_upstreams(std::string& out) const;
 };
 

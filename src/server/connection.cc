@@ -32,12 +32,6 @@ bool valid_request_id(std::string_view v) {
   return true;
 }
 
-void append_decimal(std::string& out, uint64_t v) {
-  char buf[24];
-  auto r = fmt::format_to_n(buf, sizeof buf, "{}", v);
-  out.append(buf, r.size);
-}
-
 }  // namespace
 
 Connection::Connection(net::EventLoop& loop, int fd, const sockaddr_storage& peer, Dispatcher& dispatcher)
@@ -411,7 +405,7 @@ std::string& Connection::begin_response(int status, std::string_view reason) {
   ctx_.status = status;
   std::string& out = out_.data();
   out.append("HTTP/1.1 ");
-  append_decimal(out, static_cast<uint64_t>(status));
+  append_decimal(out, status);
   out += ' ';
   out.append(reason.empty() ? http::reason_phrase(status) : reason);
   out.append("\r\n");
@@ -427,7 +421,7 @@ void Connection::end_response_head(gateway::BodyMode mode, uint64_t length, bool
   std::string& out = out_.data();
   if (mode == gateway::BodyMode::kLength) {
     out.append("Content-Length: ");
-    append_decimal(out, length);
+    append_decimal(out, static_cast<int64_t>(length));
     out.append("\r\n");
   } else if (chunked_out_) {
     out.append("Transfer-Encoding: chunked\r\n");

@@ -21,14 +21,24 @@ int64_t wait_limit_ms(const config::Config& cfg, const config::Route& route) {
 
 }  // namespace
 
-bool needs_pipeline(const config::Route& route) { return !route.auth.empty() || route.cors.enabled; }
+bool needs_pipeline(const config::Config& config, const config::Route& route) {
+  return !route.auth.empty() || route.cors.enabled ||
+         ratelimit::has_limits(config, route, ratelimit::Phase::kBeforeAuth) ||
+         ratelimit::has_limits(config, route, ratelimit::Phase::kAfterAuth);
+}
 
 RequestPipeline::RequestPipeline(gateway::Downstream& ds, gateway::RequestContext& ctx, auth::WorkerAuth& auth,
-                                 net::EventLoop& loop, TerminalFactory& terminals)
-    : ds_(ds), ctx_(ctx), auth_(auth), terminals_(terminals), wait_timer_(loop, [this] { on_wait_timeout(); }) {}
+                                 ratelimit::WorkerLimiter& limiter, net::EventLoop& loop, TerminalFactory& terminals)
+    : ds_(ds),
+      ctx_(ctx),
+      auth_(auth),
+      limiter_(limiter),
+      terminals_(terminals),
+      wait_timer_(loop, [this] { on_wait_timeout(); }) {}
 
 RequestPipeline::~RequestPipeline() {
-  if (waiting_) auth_.cancel_wait(this);
+  if (waiting_keys_) auth_.cancel_wait(this);
+  if (waiting_limits_) limiter_.cancel(this);
 }
 
 void RequestPipeline::start() {
@@ -38,46 +48,104 @@ void RequestPipeline::start() {
     const http::Header* origin = http::find_header(ctx_.request->headers, "origin");
     auth::add_cors_headers(route.cors, origin != nullptr ? origin->value : std::string_view(), ctx_.response_headers);
   }
-  authenticate();
+  run();
 }
 
-void RequestPipeline::authenticate() {
+void RequestPipeline::run() {
+  while (true) {
+    switch (step_) {
+      case Step::kLimitsBeforeAuth:
+        if (!limits(ratelimit::Phase::kBeforeAuth)) return;
+        step_ = Step::kAuth;
+        break;
+      case Step::kAuth:
+        if (!authenticate()) return;
+        step_ = Step::kLimitsAfterAuth;
+        break;
+      case Step::kLimitsAfterAuth:
+        if (!limits(ratelimit::Phase::kAfterAuth)) return;
+        step_ = Step::kTerminal;
+        break;
+      case Step::kTerminal:
+        start_terminal();
+        return;
+      case Step::kDone:
+        return;
+    }
+  }
+}
+
+bool RequestPipeline::limits(ratelimit::Phase phase) {
+  if (!ratelimit::has_limits(*ctx_.snapshot->config, *ctx_.route, phase)) return true;
+  ratelimit::LimitOutcome outcome = limiter_.check(phase, ctx_, this);
+  switch (outcome.kind) {
+    case ratelimit::LimitOutcome::Kind::kAllowed:
+      return true;
+    case ratelimit::LimitOutcome::Kind::kDenied:
+      refuse(outcome.status, outcome.message, outcome.headers);
+      return false;
+    case ratelimit::LimitOutcome::Kind::kPending:
+      waiting_limits_ = true;
+      return false;
+  }
+  return false;
+}
+
+void RequestPipeline::on_limit_decided(ratelimit::LimitOutcome outcome) {
+  waiting_limits_ = false;
+  if (step_ == Step::kDone) return;
+  if (outcome.kind == ratelimit::LimitOutcome::Kind::kDenied) {
+    refuse(outcome.status, outcome.message, outcome.headers);
+    return;
+  }
+  step_ = step_ == Step::kLimitsBeforeAuth ? Step::kAuth : Step::kTerminal;
+  run();
+}
+
+bool RequestPipeline::authenticate() {
   const config::Config& cfg = *ctx_.snapshot->config;
   auth::AuthOutcome outcome = auth_.check(cfg, *ctx_.route, ctx_, this);
   switch (outcome.kind) {
     case auth::AuthOutcome::Kind::kAllowed:
-      start_terminal();
-      return;
+      wait_timer_.cancel();
+      return true;
     case auth::AuthOutcome::Kind::kDenied:
-      done_ = true;
-      ds_.send_error(outcome.status, outcome.message, outcome.headers);
-      return;
+      refuse(outcome.status, outcome.message, outcome.headers);
+      return false;
     case auth::AuthOutcome::Kind::kPending:
-      waiting_ = true;
+      waiting_keys_ = true;
       waiting_method_ = outcome.method;
       if (!wait_timer_.armed()) wait_timer_.arm_after_ms(wait_limit_ms(cfg, *ctx_.route));
-      return;
+      return false;
   }
+  return false;
 }
 
 void RequestPipeline::on_keys_updated() {
-  waiting_ = false;  // the list that held this waiter has been handed over
-  if (done_) return;
-  authenticate();
+  waiting_keys_ = false;  // the list that held this waiter has been handed over
+  if (step_ != Step::kAuth) return;
+  run();
 }
 
 void RequestPipeline::on_wait_timeout() {
-  if (!waiting_ || done_) return;
+  if (!waiting_keys_ || step_ != Step::kAuth) return;
   auth_.cancel_wait(this);
-  waiting_ = false;
-  done_ = true;
+  waiting_keys_ = false;
   auth::AuthOutcome outcome = auth_.wait_timed_out(*ctx_.snapshot->config, waiting_method_, ctx_);
-  ds_.send_error(outcome.status, outcome.message, outcome.headers);
+  refuse(outcome.status, outcome.message, outcome.headers);
+}
+
+void RequestPipeline::refuse(int status, const std::string& message, const std::string& headers) {
+  step_ = Step::kDone;
+  wait_timer_.cancel();
+  ratelimit::append_legacy_headers(ctx_, ctx_.response_headers);
+  ds_.send_error(status, message, headers);
 }
 
 void RequestPipeline::start_terminal() {
+  step_ = Step::kDone;
   wait_timer_.cancel();
-  done_ = true;
+  ratelimit::append_legacy_headers(ctx_, ctx_.response_headers);
   terminal_ = terminals_.make_terminal(ds_, ctx_);
   if (terminal_) terminal_->start();
 }
@@ -91,11 +159,15 @@ void RequestPipeline::on_downstream_writable() {
 }
 
 void RequestPipeline::on_downstream_abort() {
-  done_ = true;
+  step_ = Step::kDone;
   wait_timer_.cancel();
-  if (waiting_) {
+  if (waiting_keys_) {
     auth_.cancel_wait(this);
-    waiting_ = false;
+    waiting_keys_ = false;
+  }
+  if (waiting_limits_) {
+    limiter_.cancel(this);
+    waiting_limits_ = false;
   }
   if (terminal_) terminal_->on_downstream_abort();
 }

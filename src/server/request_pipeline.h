@@ -3,9 +3,14 @@
 //   1. CORS: Access-Control-* headers for the response (preflights never get here: the
 //      worker answers them at dispatch, before authentication, as they carry no
 //      credentials);
-//   2. authentication (JWT or API key; may wait for signing keys being fetched);
-//   3. authorization (scopes, claims, consumers, groups);
-//   4. the terminal (proxy, respond, echo), which then gets the request body.
+//   2. rate limits keyed on the request alone (IP, headers, route): before
+//      authentication, so floods of bad credentials are refused before they cost a
+//      signature check (may wait for Redis);
+//   3. authentication (JWT or API key; may wait for signing keys being fetched) and
+//      authorization (scopes, claims, consumers, groups);
+//   4. rate limits keyed on the principal (consumer, subject, claims) and the
+//      consumer's usage plan (throttle and quotas) (may wait for Redis);
+//   5. the terminal (proxy, respond, echo), which then gets the request body.
 //
 // Routes with none of these steps get their terminal directly (no extra hop).
 #pragma once
@@ -16,6 +21,7 @@
 #include "gateway/context.h"
 #include "gateway/handler.h"
 #include "net/event_loop.h"
+#include "ratelimit/worker_limiter.h"
 
 namespace portico::server {
 
@@ -26,12 +32,12 @@ class TerminalFactory {
 };
 
 // True when the route has edge steps (and so needs a RequestPipeline).
-bool needs_pipeline(const config::Route& route);
+bool needs_pipeline(const config::Config& config, const config::Route& route);
 
-class RequestPipeline final : public gateway::Handler, public auth::AuthWaiter {
+class RequestPipeline final : public gateway::Handler, public auth::AuthWaiter, public ratelimit::LimitWaiter {
  public:
-  RequestPipeline(gateway::Downstream& ds, gateway::RequestContext& ctx, auth::WorkerAuth& auth, net::EventLoop& loop,
-                  TerminalFactory& terminals);
+  RequestPipeline(gateway::Downstream& ds, gateway::RequestContext& ctx, auth::WorkerAuth& auth,
+                  ratelimit::WorkerLimiter& limiter, net::EventLoop& loop, TerminalFactory& terminals);
   ~RequestPipeline() override;
 
   void start() override;
@@ -39,21 +45,30 @@ class RequestPipeline final : public gateway::Handler, public auth::AuthWaiter {
   void on_downstream_writable() override;
   void on_downstream_abort() override;
   void on_keys_updated() override;
+  void on_limit_decided(ratelimit::LimitOutcome outcome) override;
 
  private:
-  void authenticate();
+  enum class Step : uint8_t { kLimitsBeforeAuth, kAuth, kLimitsAfterAuth, kTerminal, kDone };
+
+  // Runs steps from the current one until one waits or the request is answered.
+  void run();
+  bool limits(ratelimit::Phase phase);  // false: waiting or answered
+  bool authenticate();                  // false: waiting or answered
+  void refuse(int status, const std::string& message, const std::string& headers);
   void start_terminal();
   void on_wait_timeout();
 
   gateway::Downstream& ds_;
   gateway::RequestContext& ctx_;
   auth::WorkerAuth& auth_;
+  ratelimit::WorkerLimiter& limiter_;
   TerminalFactory& terminals_;
   net::Timer wait_timer_;  // bounds the wait for signing keys
   std::unique_ptr<gateway::Handler> terminal_;
-  bool waiting_ = false;
+  Step step_ = Step::kLimitsBeforeAuth;
+  bool waiting_keys_ = false;
+  bool waiting_limits_ = false;
   int waiting_method_ = -1;  // the auth method whose keys are awaited
-  bool done_ = false;
 };
 
 }  // namespace portico::server

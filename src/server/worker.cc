@@ -134,6 +134,7 @@ Worker::Worker(int index, gateway::StatsRegistry& stats, std::shared_ptr<const g
       outliers_(outliers),
       mirrors_(loop_),
       auth_(loop_, jwks),
+      limiter_(loop_, stats),
       access_log_(loop_),
       shutdown_timer_(loop_, [this] {
         log::warn("worker {}: shutdown timeout, closing {} connections", index_, connection_count_);
@@ -220,6 +221,7 @@ void Worker::apply(std::shared_ptr<const gateway::Snapshot> snapshot) {
   for (size_t u = 0; u < cfg.upstreams.size(); ++u) {
     upstreams_.push_back(&upstream_state(cfg.upstreams[u].name, snapshot_->upstream_stats[u]));
   }
+  limiter_.prepare(cfg);
 }
 
 void Worker::accept(int fd, const sockaddr_storage& peer) {
@@ -251,7 +253,7 @@ std::unique_ptr<gateway::Handler> Worker::dispatch(gateway::Downstream& ds, gate
   size_t index = static_cast<size_t>(ctx.match.route);
   ctx.route = &cfg.routes[index];
   ctx.route_stats = snap.route_stats[index];
-  if (needs_pipeline(*ctx.route)) return std::make_unique<RequestPipeline>(ds, ctx, auth_, loop_, *this);
+  if (needs_pipeline(cfg, *ctx.route)) return std::make_unique<RequestPipeline>(ds, ctx, auth_, limiter_, loop_, *this);
   return make_terminal(ds, ctx);
 }
 

@@ -108,6 +108,7 @@ class Worker final : public Dispatcher, public proxy::ProxyEnv, public TerminalF
   std::vector<upstream::WorkerUpstream*> upstreams_;  // by upstream index in snapshot_
   proxy::MirrorTracker mirrors_;
   auth::WorkerAuth auth_;
+  ratelimit::WorkerLimiter limiter_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   AccessLogWriter access_log_;
   Connection* connections_ = nullptr;

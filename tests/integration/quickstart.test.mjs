@@ -52,6 +52,18 @@ test('quickstart: make run serves the example and curl through it works', async 
     r = await json('http://127.0.0.1:8080/private/products/1', { headers: { 'x-api-key': 'demo-key-0123456789abcdef' } });
     assert.equal(r.status, 200);
     assert.equal(r.json.name, 'Espresso cup');
+    assert.match(r.headers['ratelimit-policy'], /"trial";q=5;w=1, "trial-day";q=1000;w=86400/);
+    // /hello has a deliberately tight limit (5/s, burst 5): a quick run of 10 meets it.
+    const codes = [];
+    let refused;
+    for (let i = 0; i < 10; i++) {
+      const h = await json('http://127.0.0.1:8080/hello');
+      codes.push(h.status);
+      if (h.status === 429) refused = h;
+    }
+    assert.ok(codes.includes(429), `a 429 among ${codes}`);
+    assert.ok(Number(refused.headers['retry-after']) >= 1);
+    assert.match(refused.json.error, /rate limit exceeded: hello-demo allows 5\/s/);
     const m = await request('http://127.0.0.1:9901/metrics');
     assert.match(m.body.toString(), /portico_route_requests_total\{route="products",code="200"\} 21/);
     await waitFor(() => /"route":"products"/.test(out), { what: 'the access log on stdout' });

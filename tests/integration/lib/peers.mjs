@@ -1,8 +1,8 @@
-// Real peers for the upstream tests: upstream services as separate processes (so they
-// can be killed), Debian's dnsmasq serving A and SRV records on a loopback port,
-// Debian's etcd, and a load runner that counts every request's outcome. Every process
+// Real peers for the tests: upstream services as separate processes (so they can be
+// killed), Debian's dnsmasq serving A and SRV records on a loopback port, Debian's etcd
+// and redis-server, JWKS servers, and a load runner that counts every request's outcome. Every process
 // started here is killed when the test file's process exits, pass or fail.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -231,6 +231,53 @@ export async function startEtcd() {
 }
 
 export { sleep };
+
+// ---- redis ----
+
+// Debian's redis-server on a free loopback port, nothing persisted. kill() is a
+// SIGKILL; start() again comes back on the same port; pause()/resume() freeze it
+// (SIGSTOP/SIGCONT: connections stay open, nothing answers). cmd(...args) runs
+// redis-cli and resolves its output.
+export async function startRedis() {
+  const dir = tempDir('portico-redis-');
+  const redis = { dir, port: undefined, proc: null };
+  redis.start = async () => {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const port = redis.port ?? await freePort();
+      const proc = track(spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
+        '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+      let out = '';
+      for (const stream of [proc.stdout, proc.stderr]) {
+        stream.setEncoding('utf8');
+        stream.on('data', (d) => { out += d; });
+        stream.unref?.();
+      }
+      let exited = false;
+      proc.on('exit', () => { exited = true; });
+      redis.port = port;
+      redis.address = `127.0.0.1:${port}`;
+      const ready = async () => {
+        try { return (await redis.cmd('PING')).trim() === 'PONG'; } catch { return false; }
+      };
+      await waitFor(async () => exited || await ready(), { timeoutMs: 10000, what: 'redis-server' });
+      if (exited) {
+        if (/in use/i.test(out) && attempt < 4) { redis.port = undefined; continue; }
+        throw new Error(`redis-server failed: ${out.slice(-2000)}`);
+      }
+      redis.proc = proc;
+      return redis;
+    }
+    throw new Error('redis-server: no free port');
+  };
+  redis.cmd = (...args) => new Promise((resolve, reject) => {
+    execFile('/usr/bin/redis-cli', ['-p', String(redis.port), '--raw', ...args.map(String)], { timeout: 5000 },
+      (err, stdout) => (err ? reject(err) : resolve(stdout)));
+  });
+  redis.kill = () => stopProcess(redis.proc, 'SIGKILL');
+  redis.pause = () => redis.proc.kill('SIGSTOP');
+  redis.resume = () => redis.proc.kill('SIGCONT');
+  return redis.start();
+}
 
 // ---- a JWKS endpoint ----
 
