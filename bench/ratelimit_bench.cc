@@ -63,7 +63,7 @@ void BM_TakeManyClientsOwnStore(benchmark::State& state) {
 }
 BENCHMARK(BM_TakeManyClientsOwnStore)->Threads(1)->Threads(2)->UseRealTime();
 
-// Over max_keys: every take of a new key evicts the least recently used one.
+// Over max_keys: every take of a new key evicts one not used lately.
 void BM_TakeEvicting(benchmark::State& state) {
   static LocalStore small(1'000);
   static const std::vector<std::string> keys = client_keys(100'000);

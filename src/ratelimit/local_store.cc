@@ -9,45 +9,35 @@ LocalStore::LocalStore(uint64_t max_keys) : max_keys_(max_keys) {
   for (Shard& s : shards_) {
     s.capacity = per_shard;
     s.map.reserve(std::min<size_t>(per_shard, 1024));
+    s.ring.reserve(std::min<size_t>(per_shard, 1024));
   }
-}
-
-void LocalStore::unlink(Shard& s, Entry& e) {
-  if (e.newer != nullptr) e.newer->older = e.older;
-  else s.newest = e.older;
-  if (e.older != nullptr) e.older->newer = e.newer;
-  else s.oldest = e.newer;
-  e.newer = e.older = nullptr;
-}
-
-void LocalStore::push_newest(Shard& s, Entry& e) {
-  e.older = s.newest;
-  e.newer = nullptr;
-  if (s.newest != nullptr) s.newest->newer = &e;
-  s.newest = &e;
-  if (s.oldest == nullptr) s.oldest = &e;
 }
 
 LocalStore::Entry& LocalStore::touch(Shard& s, std::string_view key, bool* evicted) {
   auto it = s.map.find(key);
   if (it != s.map.end()) {
     Entry& e = it->second;
-    if (s.newest != &e) {
-      unlink(s, e);
-      push_newest(s, e);
-    }
+    if (!e.referenced) e.referenced = true;  // no store (no dirty line) when already set
     return e;
-  }
-  if (s.map.size() >= s.capacity && s.oldest != nullptr) {
-    Entry* victim = s.oldest;
-    unlink(s, *victim);
-    s.map.erase(*victim->key);
-    if (evicted != nullptr) *evicted = true;
   }
   auto [inserted, ok] = s.map.emplace(std::string(key), Entry{});
   Entry& e = inserted->second;
   e.key = &inserted->first;
-  push_newest(s, e);
+  if (s.ring.size() < s.capacity) {
+    s.ring.push_back(&e);
+    return e;
+  }
+  // Full: the hand clears the flags of used entries and stops at the first unused one,
+  // whose place the new key takes. At most one sweep: after it every flag is clear.
+  while (s.ring[s.hand]->referenced) {
+    s.ring[s.hand]->referenced = false;
+    s.hand = (s.hand + 1) % s.ring.size();
+  }
+  Entry* victim = s.ring[s.hand];
+  s.ring[s.hand] = &e;
+  s.hand = (s.hand + 1) % s.ring.size();
+  s.map.erase(s.map.find(std::string_view(*victim->key)));  // by iterator: the key lives in the node
+  if (evicted != nullptr) *evicted = true;
   return e;
 }
 

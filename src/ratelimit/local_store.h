@@ -2,9 +2,12 @@
 // thread of the process, so a limit is one limit for the whole instance (not limit / N
 // per worker) and exact under any mix of threads. Keys are spread over 64 shards, each
 // with its own lock (held for a hash lookup and a few arithmetic operations), so
-// workers rarely meet. Each shard keeps its keys in least-recently-used order and drops
-// the oldest when full: memory is bounded by max_keys. A key idle long enough for its
-// bucket to refill carries no information, so dropping it changes nothing.
+// workers rarely meet. A full shard drops a key not used lately, chosen by the CLOCK
+// algorithm (a second chance for keys used since the hand last passed): memory is
+// bounded by max_keys, and a hit only sets a flag in the entry it writes anyway, where
+// an LRU list would relink neighbours, moving two more cache lines between cores on
+// every decision. A key idle long enough for its bucket to refill carries no
+// information, so dropping it changes nothing.
 #pragma once
 
 #include <cstddef>
@@ -13,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "ratelimit/gcra.h"
 
@@ -39,8 +43,9 @@ class LocalStore {
  private:
   struct Entry {
     int64_t tat = 0;
-    Entry* newer = nullptr;  // LRU list: head is the most recently used
-    Entry* older = nullptr;
+    // Used since the clock hand last passed. A new key starts without it, so a scan of
+    // new keys (one request each) evicts its own kind, not keys in steady use.
+    bool referenced = false;
     const std::string* key = nullptr;
   };
   struct Hash {
@@ -50,17 +55,15 @@ class LocalStore {
   struct alignas(64) Shard {
     std::mutex mu;
     std::unordered_map<std::string, Entry, Hash, std::equal_to<>> map;
-    Entry* newest = nullptr;
-    Entry* oldest = nullptr;
+    std::vector<Entry*> ring;  // every entry, in the order the hand visits them
+    size_t hand = 0;
     size_t capacity = 1;
   };
   static constexpr size_t kShards = 64;
 
   Shard& shard_of(std::string_view key) { return shards_[Hash{}(key) % kShards]; }
-  // The key's entry, created (evicting the oldest if the shard is full) and made newest.
+  // The key's entry, marked used; created (evicting an unused one if the shard is full).
   static Entry& touch(Shard& s, std::string_view key, bool* evicted);
-  static void unlink(Shard& s, Entry& e);
-  static void push_newest(Shard& s, Entry& e);
 
   uint64_t max_keys_;
   Shard shards_[kShards];

@@ -10,15 +10,14 @@ const OK_BODY = '{"name":"limited"}';  // startLoad counts a 200 by its JSON nam
 const ACME = 'acme-live-6f0c2b9e4d7a1358';
 const GLOBEX = 'globex-live-0a9d8c7b6e5f4321';
 
-// Counts a load's allowed requests over about `seconds`, and the exact figure GCRA
-// allows in that time: burst + rate × elapsed (elapsed measured around the load).
+// Counts a load's allowed requests over about `seconds`, and the span over which they
+// were decided: from the first answer to the last (the client's start-up and a busy
+// machine's scheduling delays do not count). GCRA allows exactly burst + rate × span.
 async function hammer(url, { seconds, concurrency, headers = {} }) {
-  const started = performance.now();
   const load = startLoad(url, { concurrency, headers });
   await sleep(seconds * 1000);
-  const stopAsked = performance.now();
   const stats = await load.stop();
-  return { stats, elapsed: (stopAsked - started) / 1000 };
+  return { stats, elapsed: (stats.lastAt - stats.firstAt) / 1000 };
 }
 
 test('local: 4 workers share one 100/s limit (burst 10) exactly under 5 s of load from 32 connections', async (t) => {

@@ -97,7 +97,7 @@ TEST(LocalStore, GiveBackAndForceAndPeek) {
   EXPECT_EQ(d.retry_after, 2 * interval) << "two forced requests ahead";
 }
 
-TEST(LocalStore, BoundedByMaxKeysDroppingTheLeastRecentlyUsed) {
+TEST(LocalStore, BoundedByMaxKeysDroppingKeysNotUsedLately) {
   LocalStore store(64);  // one key per shard
   for (int i = 0; i < 10'000; ++i) store.take("key-" + std::to_string(i), 0, kMs, 1);
   EXPECT_LE(store.size(), 64u);
@@ -106,6 +106,25 @@ TEST(LocalStore, BoundedByMaxKeysDroppingTheLeastRecentlyUsed) {
   EXPECT_TRUE(evicted);
   // The most recent key is still there (its bucket is empty).
   EXPECT_FALSE(store.peek("fresh", 0, kMs, 1).allowed);
+}
+
+TEST(LocalStore, KeysInUseSurviveAScanOfNewKeys) {
+  // 8 keys per shard on average; 8 hot keys used between every insert of a cold one.
+  // A hot key evicted and created again would pass again (burst 1, time frozen).
+  LocalStore store(512);
+  std::vector<std::string> hot;
+  for (int i = 0; i < 8; ++i) hot.push_back("hot-" + std::to_string(i));
+  int hot_allowed = 0;
+  bool any_evicted = false;
+  for (int i = 0; i < 20'000; ++i) {
+    bool evicted = false;
+    store.take("cold-" + std::to_string(i), 0, kMs, 1, &evicted);
+    any_evicted |= evicted;
+    for (const auto& k : hot) hot_allowed += store.take(k, 0, kMs, 1).allowed ? 1 : 0;
+  }
+  EXPECT_TRUE(any_evicted);
+  EXPECT_LE(store.size(), 512u);
+  EXPECT_EQ(hot_allowed, 8) << "each hot key passed once and was never dropped";
 }
 
 TEST(Period, UtcDaysAndMonths) {

@@ -67,13 +67,17 @@ export async function startServices(names) {
 
 // Outcome counts: {ok, failed, total, statuses, byName (the upstream service that
 // answered), errors (the first 20)}.
+// firstAt/lastAt: performance.now() of the first and last answer (the span over which
+// the server decided the requests, free of the client's start-up time).
 function newStats() {
-  return { ok: 0, failed: 0, total: 0, statuses: {}, byName: {}, errors: [] };
+  return { ok: 0, failed: 0, total: 0, statuses: {}, byName: {}, errors: [], firstAt: null, lastAt: null };
 }
 
 async function sendOne(stats, target, opts) {
   try {
     const r = await request(target, { timeoutMs: 10000, ...opts });
+    stats.lastAt = performance.now();
+    stats.firstAt ??= stats.lastAt;
     stats.total++;
     stats.statuses[r.status] = (stats.statuses[r.status] ?? 0) + 1;
     if (r.status === 200) {
