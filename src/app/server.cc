@@ -33,8 +33,11 @@ bool read_file(const std::string& path, std::string& out, std::string& error) {
 }
 
 std::string describe(const config::Config& c) {
-  return fmt::format("{} route{}, {} upstream{}", c.routes.size(), c.routes.size() == 1 ? "" : "s",
-                     c.upstreams.size(), c.upstreams.size() == 1 ? "" : "s");
+  auto count = [](size_t n, std::string_view what) { return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s"); };
+  std::string out = count(c.routes.size(), "route") + ", " + count(c.upstreams.size(), "upstream");
+  if (!c.rate_limits.empty()) out += ", " + count(c.rate_limits.size(), "rate limit");
+  if (!c.usage_plans.empty()) out += ", " + count(c.usage_plans.size(), "usage plan");
+  return out;
 }
 
 }  // namespace

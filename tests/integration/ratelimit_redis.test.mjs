@@ -46,6 +46,9 @@ routes:
     let commands = 0, prechecked = 0, requests = 0;
     for (const p of instances) {
       const m = await p.metrics();
+      assert.equal(metric(m, 'portico_redis_command_seconds_count'), metric(m, 'portico_redis_commands_total'),
+        'every round trip timed');
+      assert.ok(metric(m, 'portico_redis_command_seconds_bucket', 'le="0.1"') > 0);
       commands += metric(m, 'portico_redis_commands_total');
       prechecked += metric(m, 'portico_ratelimit_decisions_total', 'policy="shared",result="prechecked"');
       requests += metric(m, 'portico_http_requests_total');
@@ -125,6 +128,8 @@ routes:
     assert.equal(metric(m, 'portico_ratelimit_decisions_total', 'policy="fallback_local",result="store_error_local"'), 3);
     assert.equal(metric(m, 'portico_ratelimit_decisions_total', 'policy="fallback_local",result="prechecked"'), 2);
     assert.equal(metric(m, 'portico_redis_connected'), 0);
+    await waitFor(async () => metric(await p.metrics(), 'portico_redis_connect_failures_total') >= 2,
+      { what: 'reconnect attempts failing (and counted) while Redis is down' });
     const stats = await load.stop();
     assert.ok(stats.total > 100);
     assert.equal(stats.failed, 0, `the open route passed everything: ${stats.errors.join('; ')}`);
