@@ -13,6 +13,7 @@
 #include "config/auth_config.h"
 #include "config/ratelimit_config.h"
 #include "http/router.h"
+#include "net/ip_range.h"
 #include "net/socket.h"
 
 namespace portico::config {
@@ -45,6 +46,9 @@ struct Server {
   int workers = 0;  // 0 = one per core
   std::string data_dir = "./data";
   std::string log_level = "info";
+  // Peers whose X-Forwarded-For is believed: the client address is then the rightmost
+  // address in it that is not itself a trusted proxy. Empty: the TCP peer is the client.
+  std::vector<net::IpRange> trusted_proxies;
   Limits limits;
   ServerTimeouts timeouts;
   AccessLog access_log;

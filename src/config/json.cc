@@ -249,6 +249,9 @@ std::string to_json(const Config& c) {
   server["admin"] = c.server.admin ? json::value(c.server.admin->to_string()) : json::value("off");
   server["workers"] = c.server.workers == 0 ? json::value("auto") : json::value(c.server.workers);
   server["data_dir"] = c.server.data_dir;
+  json::array trusted;
+  for (const auto& r : c.server.trusted_proxies) trusted.push_back(json::string(r.text));
+  server["trusted_proxies"] = std::move(trusted);
   server["log_level"] = c.server.log_level;
   server["limits"] = {{"request_line", c.server.limits.request_line},
                       {"header_bytes", c.server.limits.header_bytes},

@@ -136,6 +136,16 @@ void read_server(Context& ctx, const YAML::Node& node, Server& s) {
     }
   }
   if (auto n = m.get("data_dir"); n.IsDefined()) ctx.read_string(n, "server.data_dir", s.data_dir);
+  if (auto n = m.get("trusted_proxies"); n.IsDefined()) {
+    std::vector<std::string> ranges;
+    if (ctx.read_string_list(n, "server.trusted_proxies", ranges)) {
+      for (const auto& text : ranges) {
+        auto r = net::parse_ip_range(text);
+        if (r) s.trusted_proxies.push_back(std::move(*r));
+        else ctx.error(n, "server.trusted_proxies", r.error().message);
+      }
+    }
+  }
   if (auto n = m.get("log_level"); n.IsDefined()) {
     if (ctx.read_string(n, "server.log_level", s.log_level)) {
       static const std::vector<std::string> levels = {"debug", "info", "warn", "error", "off"};

@@ -22,7 +22,8 @@ class Snapshot;
 struct RequestContext {
   const http::RequestHead* request = nullptr;
   std::string_view path;       // normalised request path (what routing saw)
-  std::string_view client_ip;  // text of the peer IP
+  std::string_view client_ip;  // the client's IP: the peer, or from X-Forwarded-For of a trusted proxy
+  std::string_view peer_ip;    // the TCP peer's IP (appended to X-Forwarded-For)
   std::string_view request_id;
 
   std::shared_ptr<const Snapshot> snapshot;  // pinned for the whole request
@@ -56,7 +57,7 @@ struct RequestContext {
 
   void reset() {
     request = nullptr;
-    path = client_ip = request_id = {};
+    path = client_ip = peer_ip = request_id = {};
     snapshot.reset();
     route = nullptr;
     route_stats = nullptr;

@@ -118,7 +118,7 @@ void build_upstream_request_head(const gateway::RequestContext& ctx, std::string
     out.append(xff_first);
     out.append(", ");
   }
-  out.append(ctx.client_ip);
+  out.append(ctx.peer_ip);  // this hop; the client behind a trusted proxy is already in the list
   out.append("\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: ");
   out.append(req.host);
   out.append("\r\nX-Request-Id: ");

@@ -5,12 +5,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include <fmt/format.h>
 
 #include "core/clock.h"
 #include "core/random.h"
 #include "core/strings.h"
+#include "gateway/client_address.h"
 #include "gateway/stats.h"
 #include "http/path.h"
 #include "http/status.h"
@@ -41,6 +43,18 @@ Connection::Connection(net::EventLoop& loop, int fd, const sockaddr_storage& pee
       read_timer_(loop, [this] { on_read_timeout(); }),
       write_timer_(loop, [this] { on_write_timeout(); }) {
   client_ip_len_ = net::format_ip(peer, client_ip_, sizeof client_ip_);
+  if (auto ip = net::ip_of(peer)) peer_ = *ip;
+}
+
+void Connection::set_client_address() {
+  ctx_.peer_ip = {client_ip_, client_ip_len_};
+  ctx_.client_ip = ctx_.peer_ip;
+  const auto& trusted = ctx_.snapshot->config->server.trusted_proxies;
+  if (trusted.empty() || head_.headers.empty()) return;
+  net::IpBytes client = gateway::client_address(peer_, trusted, head_);
+  if (client.size == peer_.size && memcmp(client.bytes, peer_.bytes, peer_.size) == 0) return;
+  forwarded_ip_len_ = net::format_ip(client, forwarded_ip_, sizeof forwarded_ip_);
+  ctx_.client_ip = {forwarded_ip_, forwarded_ip_len_};
 }
 
 Connection::~Connection() {
@@ -210,7 +224,7 @@ void Connection::start_request() {
   ctx_.request = &head_;
   ctx_.start_ns = monotonic_ns();
   ctx_.snapshot = dispatcher_.current_snapshot();
-  ctx_.client_ip = {client_ip_, client_ip_len_};
+  set_client_address();
   const http::Header* rid = http::find_header(head_.headers, http::HeaderId::kXRequestId);
   if (rid && valid_request_id(rid->value)) {
     request_id_len_ = rid->value.size();
@@ -521,7 +535,7 @@ void Connection::reject(int status, std::string_view message) {
   ctx_.reset();
   ctx_.start_ns = monotonic_ns();
   ctx_.snapshot = dispatcher_.current_snapshot();
-  ctx_.client_ip = {client_ip_, client_ip_len_};
+  ctx_.peer_ip = ctx_.client_ip = {client_ip_, client_ip_len_};  // the head is not to be trusted
   random_uuid(request_id_);
   request_id_len_ = 36;
   ctx_.request_id = {request_id_, request_id_len_};

@@ -20,6 +20,7 @@
 #include "http/chunked.h"
 #include "http/parser.h"
 #include "net/event_loop.h"
+#include "net/ip_range.h"
 #include "net/output_buffer.h"
 
 namespace portico::server {
@@ -85,6 +86,7 @@ class Connection final : public net::IoHandler, public net::Flushable, public ga
   void step();
   size_t fill();
   void start_request();
+  void set_client_address();  // the peer, or the client a trusted proxy reports
   void feed_body();
   void finish_request();
   bool discard_rest_of_body();
@@ -146,8 +148,11 @@ class Connection final : public net::IoHandler, public net::Flushable, public ga
 
   net::Timer read_timer_;
   net::Timer write_timer_;
-  char client_ip_[48];
+  char client_ip_[48];  // the TCP peer's address
   size_t client_ip_len_ = 0;
+  net::IpBytes peer_;
+  char forwarded_ip_[48];  // the client behind a trusted proxy (server.trusted_proxies)
+  size_t forwarded_ip_len_ = 0;
   char request_id_[128];
   size_t request_id_len_ = 0;
 };

@@ -36,6 +36,10 @@ void AccessLogWriter::write(const std::shared_ptr<gateway::LogFile>& file, const
   b += json_quote(ctx.request_id);
   b += ",\"client\":";
   b += json_quote(ctx.client_ip);
+  if (ctx.peer_ip != ctx.client_ip) {  // behind a trusted proxy: which one
+    b += ",\"peer\":";
+    b += json_quote(ctx.peer_ip);
+  }
   if (req != nullptr) {
     b += ",\"method\":";
     b += json_quote(req->method);

@@ -19,7 +19,7 @@ class RequestHeadTest : public ::testing::Test {
         << err.message;
     ctx_.request = &head_;
     ctx_.path = path_override.empty() ? head_.path : path_override;
-    ctx_.client_ip = "10.1.2.3";
+    ctx_.client_ip = ctx_.peer_ip = "10.1.2.3";
     ctx_.request_id = "rid-1";
     std::string out;
     build_upstream_request_head(ctx_, out);
