@@ -354,14 +354,7 @@ void read_consumer(Context& ctx, const std::vector<UsagePlan>& plans, const std:
     if (ctx.read_string(v, m.path_of("plan"), plan)) {
       std::vector<std::string> names;
       for (const auto& p : plans) names.push_back(p.name);
-      auto it = std::find(names.begin(), names.end(), plan);
-      if (it != names.end()) {
-        c.plan = static_cast<int>(it - names.begin());
-      } else {
-        std::string hint = suggest(plan, names);
-        ctx.error(v, m.path_of("plan"), hint.empty() ? fmt::format("unknown usage plan \"{}\"", plan)
-                                                     : fmt::format("unknown usage plan \"{}\" (did you mean \"{}\"?)", plan, hint));
-      }
+      c.plan = ctx.find_name(v, m.path_of("plan"), "usage plan", plan, names);
     }
   }
 }
@@ -405,14 +398,7 @@ void read_method_list(Context& ctx, const Config& cfg, const YAML::Node& v, cons
       if (list.size() > 1) ctx.error(v, path, "\"none\" cannot be combined with other methods");
       continue;
     }
-    auto it = std::find(names.begin(), names.end(), name);
-    if (it == names.end()) {
-      std::string hint = suggest(name, names);
-      ctx.error(v, path, hint.empty() ? fmt::format("unknown auth method \"{}\"", name)
-                                      : fmt::format("unknown auth method \"{}\" (did you mean \"{}\"?)", name, hint));
-    } else {
-      out.push_back(static_cast<int>(it - names.begin()));
-    }
+    if (int index = ctx.find_name(v, path, "auth method", name, names); index >= 0) out.push_back(index);
   }
 }
 

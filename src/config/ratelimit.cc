@@ -106,7 +106,8 @@ bool read_enum(Context& ctx, const YAML::Node& n, const std::string& path,
 }
 
 // store, on_store_error and headers: shared by policies and plans.
-void read_store_settings(Context& ctx, MapReader& m, LimitStore& store, StoreFailure& on_error, LimitHeaders& headers) {
+void read_store_settings(Context& ctx, const Config& cfg, MapReader& m, LimitStore& store, StoreFailure& on_error,
+                         LimitHeaders& headers) {
   int v = 0;
   if (auto s = m.get("store"); s.IsDefined() && read_enum(ctx, s, m.path_of("store"), {{"local", 0}, {"redis", 1}}, v)) {
     store = static_cast<LimitStore>(v);
@@ -119,6 +120,9 @@ void read_store_settings(Context& ctx, MapReader& m, LimitStore& store, StoreFai
   if (auto s = m.get("headers"); s.IsDefined() &&
       read_enum(ctx, s, m.path_of("headers"), {{"draft", 0}, {"legacy", 1}, {"off", 2}}, v)) {
     headers = static_cast<LimitHeaders>(v);
+  }
+  if (store == LimitStore::kRedis && !cfg.redis.enabled) {
+    ctx.error(m.node(), m.path_of("store"), "store: redis needs the top-level redis section (redis: {address: host:port})");
   }
 }
 
@@ -137,10 +141,25 @@ int64_t default_burst(const Rate& r) {
   return std::max<int64_t>(1, r.count * 1000 / std::max<int64_t>(r.period_ms, 1));
 }
 
-void check_redis(Context& ctx, const Config& cfg, const YAML::Node& n, const std::string& path, LimitStore store) {
-  if (store == LimitStore::kRedis && !cfg.redis.enabled) {
-    ctx.error(n, path, "store: redis needs the top-level redis section (redis: {address: host:port})");
+// rate and burst (default: one second's worth), checked together, and the item that
+// names them in RateLimit-Policy. A policy must have a rate; a plan may have quotas only.
+void read_throttle(Context& ctx, MapReader& m, const std::string& name, bool required, std::optional<Rate>& rate,
+                   int64_t& burst, std::string& policy_item) {
+  if (auto v = m.get("rate"); v.IsDefined()) {
+    Rate r;
+    if (read_rate(ctx, v, m.path_of("rate"), r)) rate = r;
+  } else if (required) {
+    ctx.error(m.node(), m.path(), "missing key \"rate\" (e.g. 100/s)");
   }
+  YAML::Node b = m.get("burst");
+  if (b.IsDefined()) {
+    ctx.read_int(b, m.path_of("burst"), 1, 1'000'000'000, burst);
+    if (!rate && !required) ctx.error(b, m.path_of("burst"), "needs a rate");
+  }
+  if (!rate) return;
+  if (!b.IsDefined()) burst = default_burst(*rate);
+  check_tolerance(ctx, m.node(), m.path(), *rate, burst);
+  policy_item = fmt::format("\"{}\";q={};w={}", name, rate->count, rate->window_s());
 }
 
 }  // namespace
@@ -201,11 +220,9 @@ void read_rate_limits(Context& ctx, Config& cfg, const YAML::Node& n) {
     if (p.name == "none") ctx.error(it->first, path, "\"none\" is reserved (it means no limits)");
     MapReader m(ctx, it->second, path);
     if (!m.valid()) continue;
-    if (auto v = m.get("rate"); v.IsDefined()) read_rate(ctx, v, m.path_of("rate"), p.rate);
-    else ctx.error(it->second, path, "missing key \"rate\" (e.g. 100/s)");
-    if (auto v = m.get("burst"); v.IsDefined()) ctx.read_int(v, m.path_of("burst"), 1, 1'000'000'000, p.burst);
-    else if (p.rate.count > 0) p.burst = default_burst(p.rate);
-    check_tolerance(ctx, it->second, path, p.rate, p.burst);
+    std::optional<Rate> rate;
+    read_throttle(ctx, m, p.name, true, rate, p.burst, p.policy_item);
+    if (rate) p.rate = *rate;
     if (auto v = m.get("key"); v.IsDefined()) read_key(ctx, v, m.path_of("key"), p.key);
     else ctx.error(it->second, path, "missing key \"key\" (ip, consumer, claim:sub, header:NAME, route or a list)");
     int scope = 0;
@@ -219,14 +236,12 @@ void read_rate_limits(Context& ctx, Config& cfg, const YAML::Node& n) {
         else ctx.error(v, m.path_of("routes"), "expected all (or leave it out and name the policy in routes)");
       }
     }
-    read_store_settings(ctx, m, p.store, p.on_store_error, p.headers);
-    check_redis(ctx, cfg, it->second, path + ".store", p.store);
+    read_store_settings(ctx, cfg, m, p.store, p.on_store_error, p.headers);
     if (auto v = m.get("local_precheck"); v.IsDefined()) ctx.read_bool(v, m.path_of("local_precheck"), p.local_precheck);
     if (auto v = m.get("max_keys"); v.IsDefined()) {
       int64_t k = 0;
       if (ctx.read_int(v, m.path_of("max_keys"), 16, 100'000'000, k)) p.max_keys = static_cast<uint64_t>(k);
     }
-    p.policy_item = fmt::format("\"{}\";q={};w={}", p.name, p.rate.count, p.rate.window_s());
     cfg.rate_limits.push_back(std::move(p));
   }
 }
@@ -242,17 +257,7 @@ void read_usage_plans(Context& ctx, Config& cfg, const YAML::Node& n) {
     std::string path = "usage_plans." + p.name;
     MapReader m(ctx, it->second, path);
     if (!m.valid()) continue;
-    if (auto v = m.get("rate"); v.IsDefined()) {
-      Rate r;
-      if (read_rate(ctx, v, m.path_of("rate"), r)) p.rate = r;
-    }
-    if (auto v = m.get("burst"); v.IsDefined()) {
-      ctx.read_int(v, m.path_of("burst"), 1, 1'000'000'000, p.burst);
-      if (!p.rate) ctx.error(v, m.path_of("burst"), "needs a rate");
-    } else if (p.rate) {
-      p.burst = default_burst(*p.rate);
-    }
-    if (p.rate) check_tolerance(ctx, it->second, path, *p.rate, p.burst);
+    read_throttle(ctx, m, p.name, false, p.rate, p.burst, p.policy_item);
     if (auto q = m.get("quota"); q.IsDefined()) {
       MapReader qm(ctx, q, m.path_of("quota"));
       if (auto v = qm.get("day"); v.IsDefined()) ctx.read_int(v, qm.path_of("day"), 1, 1'000'000'000'000, p.per_day);
@@ -262,9 +267,7 @@ void read_usage_plans(Context& ctx, Config& cfg, const YAML::Node& n) {
     if (!p.rate && p.per_day == 0 && p.per_month == 0) {
       ctx.error(it->second, path, "a plan needs a rate, a quota or both");
     }
-    read_store_settings(ctx, m, p.store, p.on_store_error, p.headers);
-    check_redis(ctx, cfg, it->second, path + ".store", p.store);
-    if (p.rate) p.policy_item = fmt::format("\"{}\";q={};w={}", p.name, p.rate->count, p.rate->window_s());
+    read_store_settings(ctx, cfg, m, p.store, p.on_store_error, p.headers);
     cfg.usage_plans.push_back(std::move(p));
   }
 }
@@ -282,14 +285,8 @@ void read_route_limits(Context& ctx, const Config& cfg, MapReader& m, Route& r) 
           r.limits.none = true;
           continue;
         }
-        auto it = std::find(names.begin(), names.end(), name);
-        if (it == names.end()) {
-          std::string hint = suggest(name, names);
-          ctx.error(v, m.path_of("rate_limit"),
-                    hint.empty() ? fmt::format("unknown rate limit policy \"{}\"", name)
-                                 : fmt::format("unknown rate limit policy \"{}\" (did you mean \"{}\"?)", name, hint));
-        } else {
-          chosen.push_back(static_cast<int>(it - names.begin()));
+        if (int index = ctx.find_name(v, m.path_of("rate_limit"), "rate limit policy", name, names); index >= 0) {
+          chosen.push_back(index);
         }
       }
     }

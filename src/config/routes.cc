@@ -17,13 +17,7 @@ constexpr const char* kStandardMethods[] = {"GET", "HEAD", "POST", "PUT", "DELET
 int upstream_index(Context& ctx, const YAML::Node& n, const std::string& path, const std::vector<std::string>& names) {
   std::string name;
   if (!ctx.read_string(n, path, name)) return -1;
-  auto it = std::find(names.begin(), names.end(), name);
-  if (it != names.end()) return static_cast<int>(it - names.begin());
-  std::string hint = suggest(name, names);
-  ctx.error(n, path,
-            hint.empty() ? fmt::format("unknown upstream \"{}\"", name)
-                         : fmt::format("unknown upstream \"{}\" (did you mean \"{}\"?)", name, hint));
-  return -1;
+  return ctx.find_name(n, path, "upstream", name, names);
 }
 
 // {header: {name: value}, cookie: {...}, query: {...}}

@@ -132,17 +132,23 @@ MapReader::MapReader(Context& ctx, const YAML::Node& node, std::string path)
   }
 }
 
+int Context::find_name(const YAML::Node& n, const std::string& path, std::string_view what, const std::string& name,
+                       const std::vector<std::string>& names) {
+  auto it = std::find(names.begin(), names.end(), name);
+  if (it != names.end()) return static_cast<int>(it - names.begin());
+  std::string hint = suggest(name, names);
+  error(n, path, hint.empty() ? fmt::format("unknown {} \"{}\"", what, name)
+                              : fmt::format("unknown {} \"{}\" (did you mean \"{}\"?)", what, name, hint));
+  return -1;
+}
+
 void MapReader::finish() {
   if (finished_) return;
   finished_ = true;
   if (!valid_ || !node_.IsMap()) return;
   for (auto it = node_.begin(); it != node_.end(); ++it) {
     const std::string& key = it->first.Scalar();
-    if (std::find(known_.begin(), known_.end(), key) != known_.end()) continue;
-    std::string hint = suggest(key, known_);
-    ctx_.error(it->first, path_of(key.c_str()),
-               hint.empty() ? fmt::format("unknown key \"{}\"", key)
-                            : fmt::format("unknown key \"{}\" (did you mean \"{}\"?)", key, hint));
+    ctx_.find_name(it->first, path_of(key.c_str()), "key", key, known_);
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/loader.h"
@@ -41,6 +42,10 @@ class Context {
   }
   // A scalar or a sequence of scalars.
   bool read_string_list(const YAML::Node& n, const std::string& path, std::vector<std::string>& out);
+  // The index of name among names; else reports `unknown WHAT "name"` (with the
+  // closest name as a suggestion) and returns -1.
+  int find_name(const YAML::Node& n, const std::string& path, std::string_view what, const std::string& name,
+                const std::vector<std::string>& names);
 
  private:
   std::string file_;
