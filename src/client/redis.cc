@@ -60,11 +60,20 @@ RedisClient::RedisClient(net::EventLoop& loop, RedisOptions options, StateCallba
 
 RedisClient::~RedisClient() {
   *alive_ = false;
+  close_socket();
+}
+
+void RedisClient::close_socket() {
   if (fd_ >= 0) {
     loop_.unwatch(fd_);
     ::close(fd_);
+    fd_ = -1;
   }
-  if (reader_ != nullptr) redisReaderFree(reader_);
+  if (reader_ != nullptr) {
+    redisReaderFree(reader_);
+    reader_ = nullptr;
+  }
+  connecting_socket_ = false;
 }
 
 void RedisClient::connect() {
@@ -125,12 +134,6 @@ void RedisClient::send_handshake() {
   for (auto& p : pending_) first.push_back(std::move(p));
   pending_ = std::move(first);
   loop_.request_flush(this);
-}
-
-bool RedisClient::command(const std::vector<std::string_view>& args, Callback callback) {
-  std::string formatted;
-  append_command(formatted, args);
-  return send(formatted, std::move(callback));
 }
 
 bool RedisClient::send(std::string_view command, Callback callback) {
@@ -232,12 +235,7 @@ void RedisClient::arm_timer() {
   } else if (state_ == State::kConnecting) {
     at = connect_deadline_ms_;
   }
-  for (const auto& p : pending_) {
-    if (p.callback || p.handshake) {
-      at = at == 0 ? p.deadline_ms : std::min(at, p.deadline_ms);
-      break;  // the oldest live one is the first to expire
-    }
-  }
+  if (!pending_.empty()) at = at == 0 ? pending_.front().deadline_ms : std::min(at, pending_.front().deadline_ms);
   if (at == 0) timer_.cancel();
   else timer_.arm_at_ms(at);
 }
@@ -253,28 +251,17 @@ void RedisClient::on_timer() {
     fail_connection(fmt::format("no connection within {} ms", options_.connect_timeout_ms));
     return;
   }
-  for (const auto& p : pending_) {
-    if ((p.callback || p.handshake) && p.deadline_ms <= now) {
-      // Replies come in order: everything behind this one is late too. The connection
-      // is stuck (or Redis is); start afresh.
-      fail_connection(fmt::format("no reply within {} ms", options_.timeout_ms));
-      return;
-    }
+  if (!pending_.empty() && pending_.front().deadline_ms <= now) {
+    // Replies come in order: everything behind the oldest is late too. The connection
+    // is stuck (or Redis is); start afresh.
+    fail_connection(fmt::format("no reply within {} ms", options_.timeout_ms), true);
+    return;
   }
   arm_timer();
 }
 
-void RedisClient::fail_connection(std::string why) {
-  if (fd_ >= 0) {
-    loop_.unwatch(fd_);
-    ::close(fd_);
-    fd_ = -1;
-  }
-  if (reader_ != nullptr) {
-    redisReaderFree(reader_);
-    reader_ = nullptr;
-  }
-  connecting_socket_ = false;
+void RedisClient::fail_connection(std::string why, bool timed_out) {
+  close_socket();
   out_.clear();
   queued_.clear();
   state_ = State::kDown;
@@ -283,7 +270,7 @@ void RedisClient::fail_connection(std::string why) {
   backoff_ms_ = std::min(backoff_ms_ * 2, kBackoffMaxMs);
   std::deque<Pending> failed;
   failed.swap(pending_);
-  std::string error = why.rfind("no reply", 0) == 0 ? "timeout" : "connection lost: " + why;
+  std::string error = timed_out ? "timeout" : "connection lost: " + why;
   // The state callback may log; command callbacks may issue new commands, which see
   // the connection down and fail at once.
   if (on_state_) on_state_(false, why);

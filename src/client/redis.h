@@ -1,7 +1,8 @@
 // A pipelined Redis connection on an event loop: commands are written as they come
-// (batched into one send per loop iteration) and replies matched in order. hiredis
-// formats the commands and parses the replies; the socket, timeouts and reconnects are
-// ours, on the same loop as everything else, so a worker never blocks on Redis.
+// (batched into one send per loop iteration) and replies matched in order. Commands are
+// formatted here (resp_array, resp_bulk) and replies parsed by hiredis's reader; the
+// socket, timeouts and reconnects are ours, on the same loop as everything else, so a
+// worker never blocks on Redis.
 //
 // States: connecting (commands are queued until the handshake is done), ready, and
 // down (commands fail at once; the next attempt starts after a back-off of 100 ms
@@ -58,12 +59,10 @@ class RedisClient final : public net::IoHandler, public net::Flushable {
   RedisClient(const RedisClient&) = delete;
   RedisClient& operator=(const RedisClient&) = delete;
 
-  bool ready() const { return state_ == State::kReady; }
   bool down() const { return state_ == State::kDown; }
-  // Sends (or queues while connecting) a command. False when the connection is down:
-  // nothing is sent and the callback is not called.
-  bool command(const std::vector<std::string_view>& args, Callback callback);
-  // The same with a command already in RESP (resp_array + resp_bulk).
+  // Sends (or queues while connecting) a command already in RESP (resp_array +
+  // resp_bulk). False when the connection is down: nothing is sent and the callback is
+  // not called.
   bool send(std::string_view command, Callback callback);
   size_t in_flight() const { return pending_.size(); }
 
@@ -73,8 +72,8 @@ class RedisClient final : public net::IoHandler, public net::Flushable {
  private:
   enum class State { kConnecting, kReady, kDown };
   struct Pending {
-    Callback callback;  // empty for handshake commands and abandoned ones
-    int64_t deadline_ms = 0;
+    Callback callback;  // empty for handshake commands
+    int64_t deadline_ms = 0;  // never earlier than those of the commands before it
     bool handshake = false;
   };
 
@@ -84,7 +83,10 @@ class RedisClient final : public net::IoHandler, public net::Flushable {
   void read();
   void on_reply(redisReply* reply);
   void on_timer();
-  void fail_connection(std::string why);
+  // Closes the socket and fails what is pending; a timeout is reported to callbacks as
+  // "timeout", anything else as "connection lost: why".
+  void fail_connection(std::string why, bool timed_out = false);
+  void close_socket();
   void arm_timer();
 
   net::EventLoop& loop_;
