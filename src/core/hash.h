@@ -3,7 +3,9 @@
 // hash-flooding resistance or secrets.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string_view>
 
 namespace portico {
@@ -25,5 +27,12 @@ inline uint64_t hash64(std::string_view data, uint64_t seed = 0) {
   }
   return mix64(h);
 }
+
+// For unordered maps keyed by std::string that are looked up with string_views (no
+// temporary string per lookup): pair with std::equal_to<>.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
 
 }  // namespace portico

@@ -48,6 +48,7 @@ struct Decision {
   const Bindings* bindings = nullptr;
   LimitWaiter* waiter = nullptr;  // null once the request is gone
   std::vector<Check> checks;
+  size_t redis_checks = 0;  // how many of them Redis decides
   int64_t now_ns = 0;
   int64_t now_s = 0;
   int64_t sent_ns = 0;

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/hash.h"
 #include "ratelimit/gcra.h"
 
 namespace portico::ratelimit {
@@ -48,20 +49,16 @@ class LocalStore {
     bool referenced = false;
     const std::string* key = nullptr;
   };
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   struct alignas(64) Shard {
     std::mutex mu;
-    std::unordered_map<std::string, Entry, Hash, std::equal_to<>> map;
+    std::unordered_map<std::string, Entry, StringHash, std::equal_to<>> map;
     std::vector<Entry*> ring;  // every entry, in the order the hand visits them
     size_t hand = 0;
     size_t capacity = 1;
   };
   static constexpr size_t kShards = 64;
 
-  Shard& shard_of(std::string_view key) { return shards_[Hash{}(key) % kShards]; }
+  Shard& shard_of(std::string_view key) { return shards_[StringHash{}(key) % kShards]; }
   // The key's entry, marked used; created (evicting an unused one if the shard is full).
   static Entry& touch(Shard& s, std::string_view key, bool* evicted);
 

@@ -14,6 +14,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/hash.h"
 #include "core/result.h"
 
 struct sqlite3;
@@ -44,18 +45,14 @@ class QuotaBook {
     int64_t expires_s = 0;
     bool dirty = false;
   };
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   struct alignas(64) Shard {
     std::mutex mu;
-    std::unordered_map<std::string, Count, Hash, std::equal_to<>> map;
+    std::unordered_map<std::string, Count, StringHash, std::equal_to<>> map;
   };
   static constexpr size_t kShards = 16;
 
   explicit QuotaBook(std::string path) : path_(std::move(path)) {}
-  Shard& shard_of(std::string_view key) { return shards_[Hash{}(key) % kShards]; }
+  Shard& shard_of(std::string_view key) { return shards_[StringHash{}(key) % kShards]; }
   Result<void> load();
   void writer_loop();
 

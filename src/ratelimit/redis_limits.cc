@@ -101,14 +101,14 @@ client::RedisClient* WorkerLimiter::redis_for(const config::RedisConfig& cfg) {
 void WorkerLimiter::ask_redis(Decision* d) {
   const config::Config& cfg = d->config();
   const std::string& prefix = cfg.redis.key_prefix;
-  size_t n = static_cast<size_t>(std::count_if(d->checks.begin(), d->checks.end(), [](const Check& c) { return c.redis; }));
+  size_t n = d->redis_checks;
   std::string& cmd = command_;
   cmd.clear();
   client::resp_array(cmd, 3 + 4 * n);
   client::resp_bulk(cmd, d->tried_eval ? "EVAL" : "EVALSHA");
   client::resp_bulk(cmd, d->tried_eval ? kLimitScript : std::string_view(script_sha_));
   client::resp_bulk(cmd, static_cast<int64_t>(n));
-  std::string key;
+  std::string& key = key_;
   for (const Check& c : d->checks) {
     if (!c.redis) continue;
     key.assign(prefix);
@@ -164,9 +164,8 @@ void WorkerLimiter::on_redis_reply(Decision* d, const redisReply* reply, std::st
   d->prev = d->next = nullptr;
 
   std::vector<int64_t>& numbers = reply_numbers_;
-  size_t redis_checks = static_cast<size_t>(std::count_if(d->checks.begin(), d->checks.end(), [](const Check& c) { return c.redis; }));
   bool ok = error.empty() && reply != nullptr && reply->type == REDIS_REPLY_STRING &&
-            parse_numbers(std::string_view(reply->str, reply->len), numbers) && numbers.size() == 1 + 4 * redis_checks;
+            parse_numbers(std::string_view(reply->str, reply->len), numbers) && numbers.size() == 1 + 4 * d->redis_checks;
   if (!ok) {
     fall_back(*d, error.empty() ? std::string_view("an unexpected reply") : error);
   } else {

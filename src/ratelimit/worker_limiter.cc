@@ -260,11 +260,11 @@ LimitOutcome WorkerLimiter::check(Phase phase, gateway::RequestContext& ctx, Lim
     release(d);
     return outcome;
   }
+  d->redis_checks = static_cast<size_t>(std::count_if(d->checks.begin(), d->checks.end(), [](const Check& c) { return c.redis; }));
   d->now_ns = monotonic_ns();
   d->now_s = wall_ms_coarse() / 1000;
   outcome = decide_locally(*d);
-  bool any_redis = std::any_of(d->checks.begin(), d->checks.end(), [](const Check& c) { return c.redis; });
-  if (outcome.kind == LimitOutcome::Kind::kDenied || !any_redis) {
+  if (outcome.kind == LimitOutcome::Kind::kDenied || d->redis_checks == 0) {
     if (outcome.kind != LimitOutcome::Kind::kDenied) outcome = finish(*d);
     release(d);
     return outcome;

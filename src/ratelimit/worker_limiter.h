@@ -92,6 +92,7 @@ class WorkerLimiter {
   std::vector<std::unique_ptr<client::RedisClient>> retired_;  // replaced, draining their replies
   std::string script_sha_;
   std::string command_;  // the Redis command being formatted (reused)
+  std::string key_;      // one Redis key of it (reused)
   std::vector<int64_t> reply_numbers_;  // the script's answer, parsed (reused)
   std::vector<std::unique_ptr<Decision>> spare_;
   Decision* waiting_ = nullptr;  // decisions waiting for Redis, owned
