@@ -4,6 +4,7 @@
 #include "http/headers.h"
 
 namespace portico::gateway {
+namespace {
 
 bool is_trusted(const net::IpBytes& ip, const std::vector<net::IpRange>& trusted) {
   for (const auto& r : trusted) {
@@ -11,6 +12,8 @@ bool is_trusted(const net::IpBytes& ip, const std::vector<net::IpRange>& trusted
   }
   return false;
 }
+
+}  // namespace
 
 net::IpBytes client_address(const net::IpBytes& peer, const std::vector<net::IpRange>& trusted,
                             const http::RequestHead& request) {

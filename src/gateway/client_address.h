@@ -18,6 +18,4 @@ namespace portico::gateway {
 net::IpBytes client_address(const net::IpBytes& peer, const std::vector<net::IpRange>& trusted,
                             const http::RequestHead& request);
 
-bool is_trusted(const net::IpBytes& ip, const std::vector<net::IpRange>& trusted);
-
 }  // namespace portico::gateway

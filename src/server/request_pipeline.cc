@@ -53,18 +53,16 @@ void RequestPipeline::start() {
 
 void RequestPipeline::run() {
   while (true) {
+    bool passed = false;
     switch (step_) {
       case Step::kLimitsBeforeAuth:
-        if (!limits(ratelimit::Phase::kBeforeAuth)) return;
-        step_ = Step::kAuth;
+        passed = limits(ratelimit::Phase::kBeforeAuth);
         break;
       case Step::kAuth:
-        if (!authenticate()) return;
-        step_ = Step::kLimitsAfterAuth;
+        passed = authenticate();
         break;
       case Step::kLimitsAfterAuth:
-        if (!limits(ratelimit::Phase::kAfterAuth)) return;
-        step_ = Step::kTerminal;
+        passed = limits(ratelimit::Phase::kAfterAuth);
         break;
       case Step::kTerminal:
         start_terminal();
@@ -72,6 +70,8 @@ void RequestPipeline::run() {
       case Step::kDone:
         return;
     }
+    if (!passed) return;
+    step_ = static_cast<Step>(static_cast<uint8_t>(step_) + 1);  // steps are in order
   }
 }
 
@@ -98,7 +98,7 @@ void RequestPipeline::on_limit_decided(ratelimit::LimitOutcome outcome) {
     refuse(outcome.status, outcome.message, outcome.headers);
     return;
   }
-  step_ = step_ == Step::kLimitsBeforeAuth ? Step::kAuth : Step::kTerminal;
+  step_ = static_cast<Step>(static_cast<uint8_t>(step_) + 1);
   run();
 }
 

@@ -48,6 +48,7 @@ class RequestPipeline final : public gateway::Handler, public auth::AuthWaiter, 
   void on_limit_decided(ratelimit::LimitOutcome outcome) override;
 
  private:
+  // In the order they run: a step that passes moves to the next one.
   enum class Step : uint8_t { kLimitsBeforeAuth, kAuth, kLimitsAfterAuth, kTerminal, kDone };
 
   // Runs steps from the current one until one waits or the request is answered.
