@@ -39,14 +39,18 @@ void BM_TakeOneHotKey(benchmark::State& state) {
 }
 BENCHMARK(BM_TakeOneHotKey)->Threads(1)->Threads(2)->UseRealTime();
 
-void BM_TakeManyClients(benchmark::State& state) {
-  static const std::vector<std::string> keys = client_keys(10'000);
-  LocalStore& store = shared_store();
+// Takes keys in turn (each thread from its own offset) until the benchmark stops.
+void take_in_turn(benchmark::State& state, LocalStore& store, const std::vector<std::string>& keys) {
   size_t i = static_cast<size_t>(state.thread_index()) * 7919;
   for (auto _ : state) {
     auto d = store.take(keys[i++ % keys.size()], portico::monotonic_ns(), kInterval, kBurst);
     benchmark::DoNotOptimize(d);
   }
+}
+
+void BM_TakeManyClients(benchmark::State& state) {
+  static const std::vector<std::string> keys = client_keys(10'000);
+  take_in_turn(state, shared_store(), keys);
 }
 BENCHMARK(BM_TakeManyClients)->Threads(1)->Threads(2)->UseRealTime();
 
@@ -55,11 +59,7 @@ BENCHMARK(BM_TakeManyClients)->Threads(1)->Threads(2)->UseRealTime();
 void BM_TakeManyClientsOwnStore(benchmark::State& state) {
   static const std::vector<std::string> keys = client_keys(10'000);
   LocalStore store(100'000);
-  size_t i = static_cast<size_t>(state.thread_index()) * 7919;
-  for (auto _ : state) {
-    auto d = store.take(keys[i++ % keys.size()], portico::monotonic_ns(), kInterval, kBurst);
-    benchmark::DoNotOptimize(d);
-  }
+  take_in_turn(state, store, keys);
 }
 BENCHMARK(BM_TakeManyClientsOwnStore)->Threads(1)->Threads(2)->UseRealTime();
 
@@ -67,11 +67,7 @@ BENCHMARK(BM_TakeManyClientsOwnStore)->Threads(1)->Threads(2)->UseRealTime();
 void BM_TakeEvicting(benchmark::State& state) {
   static LocalStore small(1'000);
   static const std::vector<std::string> keys = client_keys(100'000);
-  size_t i = 0;
-  for (auto _ : state) {
-    auto d = small.take(keys[i++ % keys.size()], portico::monotonic_ns(), kInterval, kBurst);
-    benchmark::DoNotOptimize(d);
-  }
+  take_in_turn(state, small, keys);
 }
 BENCHMARK(BM_TakeEvicting);
 
