@@ -37,6 +37,7 @@ std::string describe(const config::Config& c) {
   std::string out = count(c.routes.size(), "route") + ", " + count(c.upstreams.size(), "upstream");
   if (!c.rate_limits.empty()) out += ", " + count(c.rate_limits.size(), "rate limit");
   if (!c.usage_plans.empty()) out += ", " + count(c.usage_plans.size(), "usage plan");
+  if (!c.functions.empty()) out += ", " + count(c.functions.size(), "function");
   return out;
 }
 
@@ -74,6 +75,7 @@ Server::~Server() {
   other_watchers_.clear();
   admin_.reset();
   workers_.clear();
+  functions_.reset();
   upstreams_.reset();
   jwks_.reset();
   signals_.reset();
@@ -174,9 +176,14 @@ bool Server::start() {
       loop_, [this](const std::string& url, std::shared_ptr<const auth::RemoteKeys> keys) {
         for (auto& w : workers_) w->update_jwks(url, keys);
       });
+  functions::HostSettings host_settings;
+  host_settings.runtime_dir = config::runtime_dir();
+  functions_ = std::make_unique<functions::FunctionHost>(host_settings);
+  functions_->configure(*cfg);
+  functions_->start();
   for (int w = 0; w < workers; ++w) {
     workers_.push_back(std::make_unique<server::Worker>(w, *stats_, current_, fds[static_cast<size_t>(w)],
-                                                        upstreams_.get(), jwks_.get(),
+                                                        upstreams_.get(), jwks_.get(), functions_.get(),
                                                         [this](int) { loop_.post([this] { worker_exited(); }); }));
   }
   // Endpoint sets and key sets reach the workers before they serve: static ones now,
@@ -248,6 +255,7 @@ admin::ReloadResult Server::reload(const char* trigger) {
   // New endpoint and key sets are posted before the config that needs them.
   upstreams_->configure(*cfg);
   jwks_->configure(*cfg);
+  functions_->configure(*cfg);
   for (auto& w : workers_) w->install(current_);
   if (options_.watch) watch_other_files(*cfg);
   apply_log_level(*cfg);
@@ -298,6 +306,7 @@ int Server::run() {
   if (!start()) return 1;
   loop_.run();
   for (auto& w : workers_) w->join();
+  if (functions_) functions_->shutdown();
   if (admin_) admin_->close_all();
   log::info("portico stopped");
   return 0;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/auth_config.h"
+#include "config/functions_config.h"
 #include "config/ratelimit_config.h"
 #include "http/router.h"
 #include "net/ip_range.h"
@@ -224,7 +225,7 @@ struct Mirror {
 };
 
 struct Route {
-  enum class Kind { kUpstream, kRespond, kEcho };
+  enum class Kind { kUpstream, kRespond, kEcho, kFunction };
 
   std::string name;  // label in metrics and logs; defaults to "METHODS host/path"
   std::string host;
@@ -242,6 +243,8 @@ struct Route {
   Cors cors;                           // the route's own, else the global one
   RouteLimits limits;
   Respond respond;
+  int function = -1;  // kFunction: index into Config::functions
+  PayloadFormat payload_format = PayloadFormat::kV2;
   Rewrite rewrite;
   std::optional<uint64_t> max_body;            // overrides server.limits.body
   std::optional<int64_t> response_timeout_ms;  // overrides the upstream's
@@ -262,6 +265,7 @@ struct Config {
   RedisConfig redis;
   std::vector<RateLimitPolicy> rate_limits;
   std::vector<UsagePlan> usage_plans;
+  std::vector<Function> functions;
   std::vector<Route> routes;
   http::Router router;  // route ids are indexes into routes
 

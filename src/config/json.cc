@@ -304,6 +304,10 @@ std::string to_json(const Config& c) {
       case Route::Kind::kEcho:
         route["echo"] = true;
         break;
+      case Route::Kind::kFunction:
+        route["function"] = c.functions[static_cast<size_t>(r.function)].name;
+        route["payload_format"] = r.payload_format == PayloadFormat::kV2 ? "2.0" : "1.0";
+        break;
     }
     if (!r.rewrite.strip_prefix.empty()) route["rewrite"] = {{"strip_prefix", r.rewrite.strip_prefix}};
     if (!r.rewrite.path_template.empty()) route["rewrite"] = {{"path", r.rewrite.path_template}};
@@ -354,6 +358,22 @@ std::string to_json(const Config& c) {
     root["usage_plans"] = std::move(plans);
   }
   if (c.cors.enabled) root["cors"] = cors_json(c.cors);
+  if (!c.functions.empty()) {
+    json::object functions;
+    for (const auto& f : c.functions) {
+      // Values of the environment are not shown: they may be secrets.
+      json::array env;
+      for (const auto& [k, v] : f.environment) env.emplace_back(k);
+      json::array command;
+      for (const auto& a : f.command) command.emplace_back(a);
+      functions[f.name] = {{"runtime", f.runtime_text}, {"handler", f.handler}, {"code", f.code_dir},
+                           {"command", command}, {"environment", env}, {"memory", f.memory_bytes},
+                           {"timeout", duration(f.timeout_ms)}, {"max_concurrency", f.max_concurrency},
+                           {"min_instances", f.min_instances}, {"idle_timeout", duration(f.idle_timeout_ms)},
+                           {"max_queue", f.max_queue}};
+    }
+    root["functions"] = std::move(functions);
+  }
   return json::serialize(root);
 }
 

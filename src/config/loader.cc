@@ -222,6 +222,7 @@ std::shared_ptr<Config> build(const YAML::Node& root, const std::string& name,
   if (auto n = top.get("auth"); n.IsDefined()) read_auth(ctx, *cfg, n, base_dir);
   if (auto n = top.get("consumers"); n.IsDefined() && !n.IsNull()) read_consumers(ctx, *cfg, n, base_dir);
   if (auto n = top.get("cors"); n.IsDefined()) read_cors(ctx, n, "cors", cfg->cors);
+  if (auto n = top.get("functions"); n.IsDefined() && !n.IsNull()) read_functions(ctx, *cfg, n, base_dir);
 
   YAML::Node routes = top.get("routes");
   if (!routes.IsDefined() || routes.IsNull()) {

@@ -224,10 +224,29 @@ void read_route(Context& ctx, Config& cfg, size_t index, const YAML::Node& node,
       r.kind = Route::Kind::kEcho;
     }
   }
+  if (auto n = m.get("function"); n.IsDefined()) {
+    ++terminals;
+    r.kind = Route::Kind::kFunction;
+    std::string name;
+    if (ctx.read_string(n, m.path_of("function"), name)) {
+      std::vector<std::string> names;
+      for (const auto& f : cfg.functions) names.push_back(f.name);
+      r.function = ctx.find_name(n, m.path_of("function"), "function", name, names);
+    }
+  }
+  if (auto n = m.get("payload_format"); n.IsDefined()) {
+    std::string v;
+    if (ctx.read_string(n, m.path_of("payload_format"), v)) {
+      if (v == "2.0") r.payload_format = PayloadFormat::kV2;
+      else if (v == "1.0") r.payload_format = PayloadFormat::kV1;
+      else ctx.error(n, m.path_of("payload_format"), "expected \"2.0\" (HTTP API) or \"1.0\" (REST API)");
+      if (!m.has("function")) ctx.error(n, m.path_of("payload_format"), "only used with function");
+    }
+  }
   if (terminals != 1) {
     ctx.error(node, path,
-              terminals == 0 ? "a route needs one of: upstream, split, respond, echo"
-                             : "a route takes only one of: upstream, split, respond, echo");
+              terminals == 0 ? "a route needs one of: upstream, split, respond, echo, function"
+                             : "a route takes only one of: upstream, split, respond, echo, function");
   }
 
   if (auto n = m.get("mirror"); n.IsDefined()) {
@@ -301,6 +320,14 @@ void read_route(Context& ctx, Config& cfg, size_t index, const YAML::Node& node,
     if (auto v = t.get("total"); v.IsDefined()) ctx.read_duration(v, t.path_of("total"), r.total_timeout_ms);
   }
 
+  if (r.kind == Route::Kind::kFunction) {
+    // Lambda takes request payloads up to 6 MB.
+    constexpr uint64_t kLambdaPayload = 6 * 1024 * 1024;
+    if (!r.max_body) r.max_body = kLambdaPayload;
+    else if (*r.max_body > kLambdaPayload) {
+      ctx.error(m.get("limits"), m.path_of("limits"), "a function route takes bodies up to 6MiB (Lambda's limit)");
+    }
+  }
   if (r.name.empty()) {
     r.name = r.methods.empty() ? "*" : fmt::format("{}", fmt::join(r.methods, ","));
     r.name += " " + r.host + r.path;

@@ -39,6 +39,9 @@ void read_usage_plans(Context& ctx, Config& cfg, const YAML::Node& node);
 // A route's rate_limit key, plus the policies that apply to all routes (auth read first).
 void read_route_limits(Context& ctx, const Config& cfg, MapReader& route, Route& r);
 
+// `functions:` (before routes, which name them).
+void read_functions(Context& ctx, Config& cfg, const YAML::Node& node, const std::string& base_dir);
+
 void read_route(Context& ctx, Config& cfg, size_t index, const YAML::Node& node,
                 const std::vector<std::string>& upstream_names);
 

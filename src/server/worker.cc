@@ -14,6 +14,7 @@
 #include "gateway/builtin.h"
 #include "net/socket.h"
 #include "auth/cors.h"
+#include "functions/route_handler.h"
 #include "proxy/proxy.h"
 
 namespace portico::server {
@@ -132,10 +133,11 @@ void Listener::accept_some() {
 
 Worker::Worker(int index, gateway::StatsRegistry& stats, std::shared_ptr<const gateway::Snapshot> snapshot,
                std::vector<int> listen_fds, upstream::OutlierSink* outliers, auth::JwksFetcher* jwks,
-               std::function<void(int)> on_exit)
+               functions::FunctionHost* functions, std::function<void(int)> on_exit)
     : index_(index),
       stats_(stats),
       outliers_(outliers),
+      functions_(functions),
       mirrors_(loop_),
       auth_(loop_, jwks),
       limiter_(loop_, stats),
@@ -269,6 +271,12 @@ std::unique_ptr<gateway::Handler> Worker::make_terminal(gateway::Downstream& ds,
       return gateway::make_respond_handler(ds, ctx.route->respond);
     case config::Route::Kind::kEcho:
       return gateway::make_echo_handler(ds, ctx);
+    case config::Route::Kind::kFunction:
+      if (functions_ == nullptr) {
+        ds.send_error(503, "functions are not running in this process");
+        return nullptr;
+      }
+      return functions::make_function_handler(ds, ctx, *functions_, loop_);
   }
   return nullptr;
 }

@@ -14,6 +14,7 @@
 
 #include "auth/remote_keys.h"
 #include "auth/worker_auth.h"
+#include "functions/host.h"
 #include "gateway/snapshot.h"
 #include "net/event_loop.h"
 #include "proxy/mirror.h"
@@ -60,7 +61,7 @@ class Worker final : public Dispatcher, public proxy::ProxyEnv, public TerminalF
  public:
   Worker(int index, gateway::StatsRegistry& stats, std::shared_ptr<const gateway::Snapshot> snapshot,
          std::vector<int> listen_fds, upstream::OutlierSink* outliers, auth::JwksFetcher* jwks,
-         std::function<void(int)> on_exit);
+         functions::FunctionHost* functions, std::function<void(int)> on_exit);
   ~Worker() override;
 
   void start();
@@ -102,6 +103,7 @@ class Worker final : public Dispatcher, public proxy::ProxyEnv, public TerminalF
   gateway::StatsRegistry& stats_;
   net::EventLoop loop_;
   upstream::OutlierSink* outliers_;
+  functions::FunctionHost* functions_;
   // Per upstream name, for the life of the worker (requests in flight keep pointers).
   std::unordered_map<std::string, std::unique_ptr<upstream::WorkerUpstream>> upstream_states_;
   std::shared_ptr<const gateway::Snapshot> snapshot_;

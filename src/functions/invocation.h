@@ -1,0 +1,46 @@
+// What callers of a function hand over and get back, on any thread: the result of one
+// invocation, the callback that receives it, and the ticket by which a caller that
+// gave up (a client that went away) tells the host not to run or deliver it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace portico::functions {
+
+struct InvocationResult {
+  enum class Status : uint8_t {
+    kOk,             // the function answered: payload is its response
+    kFunctionError,  // the handler failed (it posted an error): payload is the error document
+    kRuntimeError,   // the runtime failed: crash, init failure, out of memory
+    kTimeout,        // the function ran past its timeout (the instance was stopped)
+    kThrottled,      // no instance free and the wait queue full, or the wait too long
+    kNotFound,       // no such function (any more)
+  };
+  Status status = Status::kOk;
+  std::string payload;  // the response, or Lambda's error document {"errorMessage","errorType"}
+  std::string
+      error_type;  // for failures: "Runtime.ExitError", "Sandbox.Timedout", the handler's errorType
+  std::string message;     // for failures: a readable reason (errorMessage)
+  std::string request_id;  // the invocation's id (Lambda's RequestId)
+  bool ok() const { return status == Status::kOk; }
+};
+
+using Reply = std::function<void(InvocationResult&&)>;
+
+// Shared by the caller and the host. cancel() is called on the caller's thread; the
+// host skips an invocation cancelled before it started and drops the result of one
+// cancelled while it ran (the function still runs to completion, as on Lambda).
+class Ticket {
+ public:
+  void cancel() { cancelled_.store(true, std::memory_order_relaxed); }
+  bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<bool> cancelled_{false};
+};
+
+}  // namespace portico::functions

@@ -1,0 +1,308 @@
+#include "functions/pool.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/random.h"
+#include "core/strings.h"
+
+namespace portico::functions {
+namespace {
+
+// How long an instance that just answered is expected back in `next`. A runtime
+// needs a moment between its answer and its next request (AWS's bash runtime starts
+// two processes); a client that sends its next request at once should get that
+// instance, not a cold start, which costs 20-100 ms.
+constexpr int64_t kFinishGraceMs = 50;
+
+}  // namespace
+
+FunctionPool::FunctionPool(net::EventLoop& loop, const HostSettings& settings,
+                           config::Function function)
+    : loop_(loop),
+      settings_(settings),
+      function_(std::move(function)),
+      queue_timer_(loop, [this] { expire_queue(); }),
+      respawn_timer_(loop, [this] { scale(); }),
+      scale_timer_(loop, [this] { scale(); }) {
+  arn_ = fmt::format("arn:aws:lambda:{}:{}:function:{}", settings_.region, settings_.account_id,
+                     function_.name);
+  scale();  // provisioned instances start now
+}
+
+FunctionPool::~FunctionPool() { stop_all(); }
+
+void FunctionPool::stop_all() {
+  draining_ = true;
+  for (auto& inv : queue_) {
+    InvocationResult r;
+    r.status = InvocationResult::Status::kNotFound;
+    r.message = "Portico is shutting down";
+    deliver(std::move(inv), std::move(r));
+  }
+  queue_.clear();
+  instances_.clear();  // each kills and reaps its process
+}
+
+void FunctionPool::deliver(Invocation&& inv, InvocationResult&& result) {
+  if (inv.reply_loop == nullptr || !inv.reply) return;
+  if (result.request_id.empty()) result.request_id = inv.request_id;
+  inv.reply_loop->post([ticket = std::move(inv.ticket), reply = std::move(inv.reply),
+                        result = std::move(result)]() mutable {
+    if (!ticket || !ticket->cancelled()) reply(std::move(result));
+  });
+}
+
+void FunctionPool::invoke(Invocation&& inv) {
+  inv.enqueued_ms = loop_.now_ms();
+  // The most recently idle instance first: it is the warmest, and the others reach
+  // their idle timeout sooner, so the pool shrinks to what the load needs.
+  Instance* best = nullptr;
+  for (auto& i : instances_) {
+    if (i->idle() && (best == nullptr || i->idle_since_ms() > best->idle_since_ms()))
+      best = i.get();
+  }
+  if (best != nullptr) {
+    best->assign(std::move(inv));
+    return;
+  }
+  // Waiting invocations beyond what starting (or startable) instances will take are
+  // limited by max_queue.
+  size_t can_start = function_.max_concurrency > instances_.size()
+                         ? function_.max_concurrency - instances_.size()
+                         : 0;
+  size_t coming = starting_ + finishing_soon() + can_start;
+  size_t without_instance = queue_.size() + 1 > coming ? queue_.size() + 1 - coming : 0;
+  if (without_instance > function_.max_queue) {
+    throttle(std::move(inv),
+             fmt::format("Rate Exceeded: all {} instances are busy and {} invocations are waiting",
+                         function_.max_concurrency, queue_.size()));
+    return;
+  }
+  queue_.push_back(std::move(inv));
+  if (!queue_timer_.armed()) queue_timer_.arm_after_ms(function_.timeout_ms);
+  scale();
+}
+
+void FunctionPool::throttle(Invocation&& inv, std::string message) {
+  InvocationResult r;
+  r.status = InvocationResult::Status::kThrottled;
+  r.error_type = "TooManyRequestsException";
+  r.message = std::move(message);
+  deliver(std::move(inv), std::move(r));
+}
+
+// An invocation waits for an instance at most the function's timeout.
+void FunctionPool::expire_queue() {
+  int64_t now = loop_.now_ms();
+  while (!queue_.empty() && now - queue_.front().enqueued_ms >= function_.timeout_ms) {
+    Invocation inv = std::move(queue_.front());
+    queue_.pop_front();
+    if (inv.ticket && inv.ticket->cancelled()) continue;
+    throttle(std::move(inv),
+             fmt::format("Rate Exceeded: no instance became free within {} ms (max_concurrency {})",
+                         function_.timeout_ms, function_.max_concurrency));
+  }
+  if (!queue_.empty()) queue_timer_.arm_at_ms(queue_.front().enqueued_ms + function_.timeout_ms);
+}
+
+size_t FunctionPool::finishing_soon() const {
+  size_t n = 0;
+  int64_t now = loop_.now_ms();
+  for (const auto& i : instances_) {
+    if (i->finishing() && now - i->finished_ms() < kFinishGraceMs) ++n;
+  }
+  return n;
+}
+
+void FunctionPool::scale() {
+  if (draining_) return;
+  // Invocations that no starting (or returning) instance will take, and the
+  // provisioned minimum.
+  size_t returning = queue_.size() > starting_ ? finishing_soon() : 0;
+  while (instances_.size() < function_.max_concurrency &&
+         (queue_.size() > starting_ + returning || instances_.size() < function_.min_instances)) {
+    bool provisioned = instances_.size() < function_.min_instances && queue_.size() <= starting_;
+    if (!start_instance(provisioned)) break;
+  }
+  if (returning > 0 && queue_.size() > starting_ && !scale_timer_.armed())
+    scale_timer_.arm_after_ms(kFinishGraceMs);
+}
+
+bool FunctionPool::start_instance(bool provisioned) {
+  auto instance = std::make_unique<Instance>(*this, loop_, next_serial_++, provisioned);
+  std::string error;
+  if (!instance->spawn(error)) {
+    log::error("function {}: cannot start an instance: {}", function_.name, error);
+    // The waiting invocations fail now rather than at their deadline.
+    while (queue_.size() > starting_) {
+      Invocation inv = std::move(queue_.back());
+      queue_.pop_back();
+      InvocationResult r;
+      r.status = InvocationResult::Status::kRuntimeError;
+      r.error_type = "Runtime.ExitError";
+      r.message =
+          fmt::format("RequestId: {} Error: cannot start the function: {}", inv.request_id, error);
+      r.payload = fmt::format(R"({{"errorType":"Runtime.ExitError","errorMessage":{}}})",
+                              json_quote(r.message));
+      deliver(std::move(inv), std::move(r));
+    }
+    respawn_timer_.arm_after_ms(
+        std::min<int64_t>(100 << std::min<uint32_t>(failed_starts_++, 5), 5'000));
+    return false;
+  }
+  log::debug("function {}: instance {} started (pid {}{})", function_.name, instance->serial(),
+             instance->pid(), provisioned ? ", provisioned" : "");
+  ++starting_;
+  instances_.push_back(std::move(instance));
+  return true;
+}
+
+void FunctionPool::on_instance_ready(Instance& instance, bool first) {
+  if (first) {
+    --starting_;
+    failed_starts_ = 0;
+  }
+  if (draining_) {
+    instance.stop("retired by a reload");
+    return;
+  }
+  while (!queue_.empty()) {
+    Invocation inv = std::move(queue_.front());
+    queue_.pop_front();
+    if (inv.ticket && inv.ticket->cancelled()) continue;
+    if (queue_.empty()) queue_timer_.cancel();
+    instance.assign(std::move(inv));
+    return;
+  }
+  queue_timer_.cancel();
+  instance.arm_idle(function_.idle_timeout_ms);
+}
+
+void FunctionPool::on_idle_timeout(Instance& instance) {
+  if (!instance.idle()) return;
+  if (instances_.size() > function_.min_instances || draining_) {
+    log::debug("function {}: instance {} idle for {} ms, stopping", function_.name,
+               instance.serial(), function_.idle_timeout_ms);
+    instance.stop("idle");
+  } else {
+    instance.arm_idle(function_.idle_timeout_ms);
+  }
+}
+
+void FunctionPool::on_invocation_done(Instance& instance, Invocation&& inv,
+                                      InvocationResult&& result, const InvocationReport& report) {
+  log_line(inv.request_id, fmt::format("END RequestId: {}", inv.request_id));
+  uint64_t billed = static_cast<uint64_t>(report.duration_ms);
+  if (static_cast<double>(billed) < report.duration_ms || billed == 0) ++billed;
+  std::string line = fmt::format(
+      "REPORT RequestId: {}\tDuration: {:.2f} ms\tBilled Duration: {} ms\tMemory Size: {} MB\t"
+      "Max Memory Used: {} MB",
+      inv.request_id, report.duration_ms, billed, function_.memory_bytes >> 20,
+      (report.max_memory_bytes + (1 << 20) - 1) >> 20);
+  if (report.init_ms > 0) line += fmt::format("\tInit Duration: {:.2f} ms", report.init_ms);
+  log_line(inv.request_id, line);
+  deliver(std::move(inv), std::move(result));
+  if (draining_) instance.stop("retired by a reload");
+}
+
+void FunctionPool::on_instance_exit(Instance& instance, const std::string& init_error,
+                                    const std::string& init_error_type,
+                                    const std::string& exit_text, bool reached_next) {
+  bool deliberate = instance.state() == Instance::State::kExited &&
+                    !instance.stop_reason().empty() && instance.stop_reason() != "init error" &&
+                    instance.stop_reason() != "timeout";
+  if (!reached_next) {
+    --starting_;
+    if (!deliberate) {
+      ++failed_starts_;
+      std::string message =
+          init_error.empty() ? "Runtime exited with error: " + exit_text : init_error;
+      log::warn("function {}: instance {} failed to start: {}", function_.name, instance.serial(),
+                message);
+      // The invocation that waits longest is the one this instance would have run.
+      while (!queue_.empty()) {
+        Invocation inv = std::move(queue_.front());
+        queue_.pop_front();
+        if (inv.ticket && inv.ticket->cancelled()) continue;
+        InvocationResult r;
+        r.status = InvocationResult::Status::kRuntimeError;
+        if (init_error.empty()) {
+          r.error_type = "Runtime.ExitError";
+          r.message = fmt::format("RequestId: {} Error: Runtime exited with error: {}",
+                                  inv.request_id, exit_text);
+          r.payload = fmt::format(R"({{"errorType":"Runtime.ExitError","errorMessage":{}}})",
+                                  json_quote(r.message));
+        } else {
+          r.error_type = init_error_type;
+          r.message = init_error;
+          r.payload = init_error;
+        }
+        deliver(std::move(inv), std::move(r));
+        break;
+      }
+      if (queue_.empty()) queue_timer_.cancel();
+    }
+  } else if (!deliberate) {
+    log::warn("function {}: instance {} exited: {}", function_.name, instance.serial(), exit_text);
+  }
+  remove(instance);
+  if (!queue_.empty())
+    scale();
+  else if (instances_.size() < function_.min_instances && !draining_) {
+    respawn_timer_.arm_after_ms(
+        failed_starts_ == 0
+            ? 0
+            : std::min<int64_t>(100LL << std::min<uint32_t>(failed_starts_, 6), 5'000));
+  }
+  if (draining_ && instances_.empty() && on_empty_) loop_.defer(on_empty_);
+}
+
+void FunctionPool::remove(Instance& instance) {
+  auto it = std::find_if(instances_.begin(), instances_.end(),
+                         [&](const auto& p) { return p.get() == &instance; });
+  if (it == instances_.end()) return;
+  // Destroyed after the current event: the caller is one of the instance's own methods.
+  auto owned = std::make_shared<std::unique_ptr<Instance>>(std::move(*it));
+  instances_.erase(it);
+  loop_.defer([owned] {});
+}
+
+void FunctionPool::update(config::Function function) {
+  function_ = std::move(function);
+  scale();
+}
+
+void FunctionPool::drain(FunctionPool* successor, std::function<void()> on_empty) {
+  draining_ = true;
+  on_empty_ = std::move(on_empty);
+  queue_timer_.cancel();
+  respawn_timer_.cancel();
+  while (!queue_.empty()) {
+    Invocation inv = std::move(queue_.front());
+    queue_.pop_front();
+    if (successor != nullptr) {
+      successor->invoke(std::move(inv));
+    } else {
+      InvocationResult r;
+      r.status = InvocationResult::Status::kNotFound;
+      r.error_type = "ResourceNotFoundException";
+      r.message = fmt::format("Function not found: {}", arn_);
+      deliver(std::move(inv), std::move(r));
+    }
+  }
+  for (auto& i : instances_) {
+    if (i->state() == Instance::State::kIdle || i->state() == Instance::State::kStarting)
+      i->stop("retired by a reload");
+  }
+  if (instances_.empty() && on_empty_) loop_.defer(on_empty_);
+}
+
+void FunctionPool::log_line(std::string_view id, std::string_view line) {
+  log::info("function {}{}{}: {}", function_.name, id.empty() ? "" : " ", id, line);
+}
+
+}  // namespace portico::functions

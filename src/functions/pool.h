@@ -1,0 +1,104 @@
+// The instances of one function and the scaling rules of Lambda's model: no process
+// until the first invocation; one invocation per instance at a time; a new instance
+// when all are busy, up to max_concurrency; beyond that a bounded wait queue, then
+// refusal; idle instances stopped after idle_timeout (down to min_instances, which are
+// kept warm). Lives on the functions thread.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/functions_config.h"
+#include "functions/cgroup.h"
+#include "functions/instance.h"
+#include "net/event_loop.h"
+
+namespace portico::functions {
+
+// What every pool shares: where the runtimes live and the account the ARNs name.
+struct HostSettings {
+  std::string region = "us-east-1";
+  std::string account_id = "000000000000";
+  std::string runtime_dir;
+  MemoryCgroups* cgroups = nullptr;  // owned by the host; unavailable: no limits
+};
+
+// What a finished invocation cost, for the REPORT line.
+struct InvocationReport {
+  double duration_ms = 0;
+  double init_ms = 0;  // > 0 for the first invocation of a cold instance
+  uint64_t max_memory_bytes = 0;
+};
+
+class FunctionPool {
+ public:
+  FunctionPool(net::EventLoop& loop, const HostSettings& settings, config::Function function);
+  ~FunctionPool();
+  FunctionPool(const FunctionPool&) = delete;
+  FunctionPool& operator=(const FunctionPool&) = delete;
+
+  const config::Function& function() const { return function_; }
+  const HostSettings& settings() const { return settings_; }
+  const std::string& arn() const { return arn_; }
+
+  void invoke(Invocation&& inv);
+  // The same function with other scaling settings (the signature is unchanged).
+  void update(config::Function function);
+  // Retires the pool: waiting invocations move to `successor` (if any), idle instances
+  // stop now, busy ones when their invocation ends.
+  // on_empty runs once the last instance is gone.
+  void drain(FunctionPool* successor, std::function<void()> on_empty);
+  bool empty() const { return instances_.empty(); }
+  // Kills every instance (shutdown).
+  void stop_all();
+
+  size_t instance_count() const { return instances_.size(); }
+  size_t queue_length() const { return queue_.size(); }
+
+  // From instances.
+  // The instance waits in `next` (first: for the first time since it started).
+  void on_instance_ready(Instance& instance, bool first);
+  void on_invocation_done(Instance& instance, Invocation&& inv, InvocationResult&& result,
+                          const InvocationReport& report);
+  void on_instance_exit(Instance& instance, const std::string& init_error,
+                        const std::string& init_error_type, const std::string& exit_text,
+                        bool reached_next);
+  void on_idle_timeout(Instance& instance);
+  // A line of an instance's output (or Portico's START/END/REPORT), with the id of the
+  // invocation it belongs to (may be empty).
+  void log_line(std::string_view request_id, std::string_view line);
+
+  // Sends the result to the caller's thread, unless the caller gave up.
+  static void deliver(Invocation&& inv, InvocationResult&& result);
+
+ private:
+  void scale();  // starts instances for waiting invocations, keeps min_instances
+  // Instances that answered within the last kFinishGraceMs and will be back in
+  // `next` soon: a waiting invocation is theirs rather than a cold start's.
+  size_t finishing_soon() const;
+  bool start_instance(bool provisioned);
+  void expire_queue();
+  void throttle(Invocation&& inv, std::string message);
+  void remove(Instance& instance);
+
+  net::EventLoop& loop_;
+  const HostSettings& settings_;
+  config::Function function_;
+  std::string arn_;
+  std::vector<std::unique_ptr<Instance>> instances_;
+  std::deque<Invocation> queue_;
+  net::Timer queue_timer_;    // the oldest waiting invocation's deadline
+  net::Timer respawn_timer_;  // retries keeping min_instances after a failed start
+  net::Timer scale_timer_;    // looks again once finishing instances had their grace
+  uint64_t next_serial_ = 1;
+  size_t starting_ = 0;  // instances not yet waiting in `next` for the first time
+  bool draining_ = false;
+  std::function<void()> on_empty_;
+  uint32_t failed_starts_ = 0;  // in a row, for the respawn back-off
+};
+
+}  // namespace portico::functions
