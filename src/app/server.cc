@@ -75,6 +75,7 @@ Server::~Server() {
   other_watchers_.clear();
   admin_.reset();
   workers_.clear();
+  authorizers_.reset();
   functions_.reset();
   upstreams_.reset();
   jwks_.reset();
@@ -178,12 +179,15 @@ bool Server::start() {
       });
   functions::HostSettings host_settings;
   host_settings.runtime_dir = config::runtime_dir();
+  host_settings.stats = stats_.get();
   functions_ = std::make_unique<functions::FunctionHost>(host_settings);
   functions_->configure(*cfg);
   functions_->start();
+  authorizers_ = std::make_unique<functions::Authorizers>(*functions_, host_settings.region, host_settings.account_id);
   for (int w = 0; w < workers; ++w) {
     workers_.push_back(std::make_unique<server::Worker>(w, *stats_, current_, fds[static_cast<size_t>(w)],
                                                         upstreams_.get(), jwks_.get(), functions_.get(),
+                                                        authorizers_.get(),
                                                         [this](int) { loop_.post([this] { worker_exited(); }); }));
   }
   // Endpoint sets and key sets reach the workers before they serve: static ones now,

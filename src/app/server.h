@@ -14,6 +14,7 @@
 #include "net/event_loop.h"
 #include "server/worker.h"
 #include "auth/jwks_manager.h"
+#include "functions/authorizer.h"
 #include "functions/host.h"
 #include "ratelimit/registry.h"
 #include "upstream/manager.h"
@@ -58,6 +59,7 @@ class Server final : public admin::Backend {
   std::unique_ptr<upstream::UpstreamManager> upstreams_;  // outlives the workers that report to it
   std::unique_ptr<auth::JwksManager> jwks_;               // likewise
   std::unique_ptr<functions::FunctionHost> functions_;    // outlives the workers that invoke it
+  std::unique_ptr<functions::Authorizers> authorizers_;   // likewise
   ratelimit::Registry limits_;                            // rate-limit stores and quota book, by config
   std::vector<std::unique_ptr<server::Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;

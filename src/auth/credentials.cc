@@ -8,6 +8,13 @@ namespace portico::auth {
 std::optional<Credential> find_credential(const http::RequestHead& req,
                                           const std::vector<config::CredentialSource>& sources) {
   for (const auto& s : sources) {
+    if (auto c = find_credential(req, s)) return c;
+  }
+  return std::nullopt;
+}
+
+std::optional<Credential> find_credential(const http::RequestHead& req, const config::CredentialSource& s) {
+  {
     std::optional<std::string_view> v;
     switch (s.kind) {
       case config::CredentialSource::Kind::kBearer:

@@ -19,5 +19,6 @@ struct Credential {
 // Authorization header's "Bearer <token>" (scheme case-insensitive, RFC 6750 2.1).
 std::optional<Credential> find_credential(const http::RequestHead& request,
                                           const std::vector<config::CredentialSource>& sources);
+std::optional<Credential> find_credential(const http::RequestHead& request, const config::CredentialSource& source);
 
 }  // namespace portico::auth

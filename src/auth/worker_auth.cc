@@ -64,6 +64,23 @@ std::optional<std::string> header_value(const json::value& v) {
 
 void drop_header(gateway::RequestContext& ctx, std::string name) { ctx.drop_headers.push_back(std::move(name)); }
 
+// Values (claims, an authorizer's context) for the upstream as headers; a client-sent
+// header of the same name never passes.
+void forward_values(gateway::RequestContext& ctx, const std::vector<std::pair<std::string, std::string>>& forwards,
+                    const json::object& values) {
+  for (const auto& [name, header] : forwards) {
+    drop_header(ctx, to_lower(header));
+    const json::value* v = values.if_contains(name);
+    if (v == nullptr) continue;
+    if (auto text = header_value(*v)) {
+      ctx.upstream_headers += header;
+      ctx.upstream_headers += ": ";
+      ctx.upstream_headers += *text;
+      ctx.upstream_headers += "\r\n";
+    }
+  }
+}
+
 // The credential does not go on to the upstream (headers only: a cookie or query
 // parameter stays where it is).
 void strip_credential(gateway::RequestContext& ctx, const config::CredentialSource& source) {
@@ -119,23 +136,68 @@ void WorkerAuth::update_jwks(const std::string& url, std::shared_ptr<const Remot
 
 void WorkerAuth::cancel_wait(AuthWaiter* waiter) {
   for (auto& [url, r] : remote_) std::erase(r.waiters, waiter);
+  if (authorizers_ != nullptr) authorizers_->cancel(waiter);
 }
 
 AuthOutcome WorkerAuth::check(const config::Config& config, const config::Route& route, gateway::RequestContext& ctx,
                               AuthWaiter* waiter) {
-  if (route.auth.empty()) return allowed();
   int method = -1;
   AuthOutcome o = decide(config, route, ctx, waiter, method);
   if (o.kind == AuthOutcome::Kind::kPending) return o;
+  count(config, route, method, o, ctx);
+  return o;
+}
+
+void WorkerAuth::count(const config::Config&, const config::Route& route, int method, const AuthOutcome& o,
+                       gateway::RequestContext& ctx) {
   using R = gateway::AuthCounters::Result;
   R result = o.kind == AuthOutcome::Kind::kAllowed ? R::kAllowed
              : method < 0                          ? R::kMissing
              : o.status == 403                     ? R::kForbidden
-             : o.status == 503                     ? R::kUnavailable
+             : o.status == 503 || o.status == 500  ? R::kUnavailable
                                                    : R::kInvalid;
   // Requests without any credential count under the route's first method.
   size_t index = static_cast<size_t>(method < 0 ? route.auth.front() : method);
   ctx.snapshot->auth_stats[index]->counters.local().results[result].add();
+}
+
+AuthOutcome WorkerAuth::complete(const config::Config& config, const config::Route& route, int method,
+                                 gateway::RequestContext& ctx, AuthOutcome decided) {
+  AuthOutcome o = std::move(decided);
+  if (o.kind == AuthOutcome::Kind::kAllowed) {
+    o = admit(route, config.auth[static_cast<size_t>(method)], ctx, nullptr);
+  }
+  count(config, route, method, o, ctx);
+  return o;
+}
+
+AuthOutcome WorkerAuth::admit(const config::Route& route, const config::AuthMethod& method,
+                              gateway::RequestContext& ctx, const config::CredentialSource* credential) {
+  using Kind = config::AuthMethod::Kind;
+  bool strip = method.kind == Kind::kJwt ? method.jwt.strip_token : method.kind == Kind::kApiKey && method.api_key.strip;
+  if (strip && credential != nullptr) strip_credential(ctx, *credential);
+  if (method.kind == Kind::kAuthorizer) forward_values(ctx, method.authorizer.forward_context, ctx.principal->claims);
+  if (auto denied = authorize(route.access, *ctx.principal)) return *denied;
+  return allowed();
+}
+
+AuthOutcome WorkerAuth::authorizer(const config::Config& config, size_t method_index, gateway::RequestContext& ctx,
+                                   AuthWaiter* waiter) {
+  const config::AuthMethod& method = config.auth[method_index];
+  if (authorizers_ == nullptr) {
+    AuthOutcome o;
+    o.kind = AuthOutcome::Kind::kDenied;
+    o.status = 500;
+    o.message = "authorizer functions are not available in this process";
+    return o;
+  }
+  std::vector<std::string_view> identity;
+  for (const auto& source : method.authorizer.identity) {
+    auto value = find_credential(*ctx.request, source);
+    identity.push_back(value ? value->value : std::string_view());
+  }
+  AuthOutcome o = authorizers_->authorize(config, method_index, ctx, identity, waiter, loop_);
+  if (o.kind == AuthOutcome::Kind::kPending) o.method = static_cast<int>(method_index);
   return o;
 }
 
@@ -143,8 +205,20 @@ AuthOutcome WorkerAuth::decide(const config::Config& config, const config::Route
                                AuthWaiter* waiter, int& method_index) {
   for (int index : route.auth) {
     const config::AuthMethod& method = config.auth[static_cast<size_t>(index)];
-    const auto& sources = method.kind == config::AuthMethod::Kind::kJwt ? method.jwt.from : method.api_key.from;
-    auto credential = find_credential(*ctx.request, sources);
+    if (method.kind == config::AuthMethod::Kind::kAuthorizer) {
+      // Every identity source must be present (else 401 without invoking, as API
+      // Gateway does).
+      bool present = std::all_of(method.authorizer.identity.begin(), method.authorizer.identity.end(),
+                                 [&](const config::CredentialSource& s) {
+                                   return find_credential(*ctx.request, s).has_value();
+                                 });
+      if (!present) continue;
+      method_index = index;
+      AuthOutcome o = authorizer(config, static_cast<size_t>(index), ctx, waiter);
+      if (o.kind != AuthOutcome::Kind::kAllowed) return o;
+      return admit(route, method, ctx, nullptr);
+    }
+    auto credential = find_credential(*ctx.request, method.sources());
     if (!credential) continue;
     method_index = index;
     AuthOutcome o = method.kind == config::AuthMethod::Kind::kJwt
@@ -152,11 +226,7 @@ AuthOutcome WorkerAuth::decide(const config::Config& config, const config::Route
                               ctx.snapshot->auth_stats[static_cast<size_t>(index)]->counters.local())
                         : api_key(config, method, credential->value, ctx);
     if (o.kind != AuthOutcome::Kind::kAllowed) return o;
-    if (method.kind == config::AuthMethod::Kind::kJwt ? method.jwt.strip_token : method.api_key.strip) {
-      strip_credential(ctx, *credential->source);
-    }
-    if (auto denied = authorize(route.access, *ctx.principal)) return *denied;
-    return allowed();
+    return admit(route, method, ctx, credential->source);
   }
   // No method found its credential: say what would do.
   AuthOutcome o;
@@ -166,7 +236,14 @@ AuthOutcome WorkerAuth::decide(const config::Config& config, const config::Route
   bool bearer = false, key = false;
   for (int index : route.auth) {
     const config::AuthMethod& m = config.auth[static_cast<size_t>(index)];
-    for (const auto& s : m.kind == config::AuthMethod::Kind::kJwt ? m.jwt.from : m.api_key.from) {
+    if (m.kind == config::AuthMethod::Kind::kAuthorizer) {
+      std::vector<std::string> texts;
+      for (const auto& s : m.authorizer.identity) texts.push_back(s.text);
+      std::string what = fmt::format("{}", fmt::join(texts, " and "));
+      if (!contains(wanted, what)) wanted.push_back(what);
+      continue;
+    }
+    for (const auto& s : m.sources()) {
       std::string what = s.kind == config::CredentialSource::Kind::kBearer ? "a bearer token"
                          : m.kind == config::AuthMethod::Kind::kJwt
                              ? fmt::format("a token in {}", s.text)
@@ -235,6 +312,14 @@ AuthOutcome WorkerAuth::wait(Remote& remote, AuthWaiter* waiter, size_t method_i
 AuthOutcome WorkerAuth::wait_timed_out(const config::Config& config, int method, gateway::RequestContext& ctx) {
   size_t index = static_cast<size_t>(method);
   ctx.snapshot->auth_stats[index]->counters.local().results[gateway::AuthCounters::Result::kUnavailable].add();
+  if (config.auth[index].kind == config::AuthMethod::Kind::kAuthorizer) {
+    // Never an allow: an authorizer that cannot decide in time refuses.
+    AuthOutcome o;
+    o.kind = AuthOutcome::Kind::kDenied;
+    o.status = 500;
+    o.message = fmt::format("the authorizer {} did not decide in time", config.auth[index].name);
+    return o;
+  }
   AuthOutcome o = unavailable(config.auth[index].jwt);
   if (o.status == 503) o.message = "the signing keys could not be fetched in time; try again later";
   return o;
@@ -320,18 +405,7 @@ AuthOutcome WorkerAuth::jwt(const config::Config& config, size_t method_index, s
     if (auto exp = jose::expiry(t)) expires = std::min(expires, static_cast<int64_t>((*exp + static_cast<double>(m.rules.leeway_s)) * 1000));
     cache.tokens.insert(token, principal, expires, key_version);
   }
-  // Claims for the upstream; a client-sent header of the same name never passes.
-  for (const auto& [claim, header] : m.forward_claims) {
-    drop_header(ctx, to_lower(header));
-    const json::value* v = principal->claims.if_contains(claim);
-    if (v == nullptr) continue;
-    if (auto text = header_value(*v)) {
-      ctx.upstream_headers += header;
-      ctx.upstream_headers += ": ";
-      ctx.upstream_headers += *text;
-      ctx.upstream_headers += "\r\n";
-    }
-  }
+  forward_values(ctx, m.forward_claims, principal->claims);
   ctx.principal = std::move(principal);
   return allowed();
 }

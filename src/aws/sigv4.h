@@ -32,8 +32,8 @@ struct SigV4Options {
   // Non-S3 only: false signs the path without removing "." / ".." / empty segments (still
   // encoded a second time). Real services normalise; the test suite covers both.
   bool normalize_path = true;
-  std::string_view region;   // the credential scope must name it; empty: any region
-  std::string_view service;  // likewise ("lambda", "s3", ...)
+  std::string_view region;                   // the credential scope must name it; empty: any
+  std::string_view service;                  // likewise ("lambda", "s3", ...)
   int64_t max_skew_s = 15 * 60;              // header form: |now - X-Amz-Date|
   int64_t max_expires_s = 7 * 24 * 60 * 60;  // presigned: the largest X-Amz-Expires
   // '+' in the query is a literal plus (RFC 3986; what the AWS SDKs mean, they never send
@@ -46,7 +46,8 @@ struct SigV4Request {  // views valid during the call
   std::string_view method;
   std::string_view path;   // raw path as sent (percent-encoded), without the query
   std::string_view query;  // raw query, without '?'
-  std::vector<std::pair<std::string_view, std::string_view>> headers;  // as received, any case, repeats allowed
+  // As received: any case, repeats allowed (joined with ',' in order, as AWS does).
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
   // Lower-case hex SHA-256 of the body as the server computed it. Required for non-S3
   // services (it is the canonical request's last line); for S3 it is compared with a hex
   // x-amz-content-sha256 when given, and may be empty when the body is hashed later.
@@ -71,22 +72,27 @@ struct SigV4Auth {
   std::string amz_date;                     // YYYYMMDD'T'HHMMSS'Z' (X-Amz-Date or Date)
   int64_t time_s = 0;                       // amz_date in seconds since the epoch
   int64_t expires_s = -1;                   // presigned X-Amz-Expires; -1 when absent
-  std::string content_sha256;  // x-amz-content-sha256: hex, UNSIGNED-PAYLOAD, STREAMING-...; or empty
-  std::string security_token;  // X-Amz-Security-Token (header or query), or empty
+  // x-amz-content-sha256 (hex, UNSIGNED-PAYLOAD, STREAMING-...) or empty. For S3 the
+  // caller must honour it: UNSIGNED-PAYLOAD leaves the body unauthenticated, STREAMING-*
+  // means aws-chunked chunk signatures (chunk_string_to_sign) to verify.
+  std::string content_sha256;
+  // X-Amz-Security-Token (header or query) or empty: temporary credentials are the
+  // caller's to check; this module only reports it.
+  std::string security_token;
 
   std::string scope() const;  // date/region/service/terminator
 };
 
 enum class SigV4ErrorKind {
-  kMissing,         // neither an Authorization header nor X-Amz-Algorithm: not signed at all
-  kIncomplete,      // malformed or missing parts, unsupported algorithm
-  kInvalid,         // well-formed but unacceptable: scope, host not signed, two mechanisms
-  kUnknownKey,      // from unknown_access_key()
-  kExpired,         // outside the clock-skew window or past X-Amz-Expires
-  kNotYetValid,     // dated in the future beyond the skew
-  kMismatch,        // the signature is not the one the secret gives
-  kPayload,         // S3: x-amz-content-sha256 missing, malformed or not the body's hash
-  kInternal,        // the caller broke the contract (no payload hash for a non-S3 service)
+  kMissing,      // neither an Authorization header nor X-Amz-Algorithm: not signed at all
+  kIncomplete,   // malformed or missing parts, unsupported algorithm
+  kInvalid,      // well-formed but unacceptable: scope, host not signed, two mechanisms
+  kUnknownKey,   // from unknown_access_key()
+  kExpired,      // outside the clock-skew window or past X-Amz-Expires
+  kNotYetValid,  // dated in the future beyond the skew
+  kMismatch,     // the signature is not the one the secret gives
+  kPayload,      // S3: x-amz-content-sha256 missing, malformed or not the body's hash
+  kInternal,     // the caller broke the contract (no payload hash for a non-S3 service)
 };
 
 struct SigV4Error {
@@ -153,8 +159,9 @@ SigV4Error unknown_access_key(const SigV4Options& options = {});
 // the header form; for a presigned request not before X-Amz-Date - max_skew_s and not
 // after X-Amz-Date + X-Amz-Expires), the signature with `secret` (constant-time), and for
 // S3 a hex x-amz-content-sha256 against req.payload_hash.
-SigV4Result<void> verify_sigv4(const SigV4Request& req, const SigV4Auth& auth, std::string_view secret,
-                               int64_t now_s, const SigV4Options& options = {});
+SigV4Result<void> verify_sigv4(const SigV4Request& req, const SigV4Auth& auth,
+                               std::string_view secret, int64_t now_s,
+                               const SigV4Options& options = {});
 
 // Building blocks, for clients, tests and the aws-chunked payloads of S3 uploads.
 
@@ -176,13 +183,15 @@ std::string canonical_query(std::string_view raw_query, bool presigned, bool plu
 
 // The canonical request's last line: for S3 the x-amz-content-sha256 header (for a
 // presigned request without one, UNSIGNED-PAYLOAD); otherwise req.payload_hash.
-std::string hashed_payload(const SigV4Request& req, const SigV4Auth& auth, const SigV4Options& options);
+std::string hashed_payload(const SigV4Request& req, const SigV4Auth& auth,
+                           const SigV4Options& options);
 
-std::string canonical_request(const SigV4Request& req, const SigV4Auth& auth, const SigV4Options& options);
+std::string canonical_request(const SigV4Request& req, const SigV4Auth& auth,
+                              const SigV4Options& options);
 std::string string_to_sign(const SigV4Auth& auth, std::string_view canonical_request);
 // The hex signature `auth` should carry for `req` signed with `secret`.
-std::string compute_signature(const SigV4Request& req, const SigV4Auth& auth, std::string_view secret,
-                              const SigV4Options& options = {});
+std::string compute_signature(const SigV4Request& req, const SigV4Auth& auth,
+                              std::string_view secret, const SigV4Options& options = {});
 
 // aws-chunked (STREAMING-AWS4-HMAC-SHA256-PAYLOAD): the string to sign for one chunk,
 // chained on the previous chunk's (first: the seed request's) signature.

@@ -147,6 +147,76 @@ bool read_sources(Context& ctx, const YAML::Node& n, const std::string& path, st
   return true;
 }
 
+bool valid_header_name(std::string_view name);
+
+// {name: Header-Name}: values (claims, an authorizer's context) passed to the upstream.
+void read_forwards(Context& ctx, const YAML::Node& v, const std::string& path, const char* what,
+                   std::vector<std::pair<std::string, std::string>>& out) {
+  if (!v.IsMap()) {
+    ctx.error(v, path, fmt::format("expected a mapping of {} names to header names", what));
+    return;
+  }
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    std::string header;
+    std::string p = path + "." + it->first.Scalar();
+    if (!ctx.read_string(it->second, p, header)) continue;
+    http::HeaderId id = http::classify_header(header);
+    if (!valid_header_name(header)) ctx.error(it->second, p, "invalid header name");
+    else if (http::is_hop_by_hop(id) || id == http::HeaderId::kHost || id == http::HeaderId::kContentLength)
+      ctx.error(it->second, p, fmt::format("this header cannot carry a {}", what));
+    else out.emplace_back(it->first.Scalar(), header);
+  }
+}
+
+// {function, type: request|token, identity: [...], cache_ttl, response: simple|iam, forward}
+void read_authorizer(Context& ctx, const Config& cfg, const YAML::Node& n, const std::string& path,
+                     AuthorizerMethod& a) {
+  MapReader m(ctx, n, path);
+  if (!m.valid()) return;
+  if (auto v = m.get("function"); !v.IsDefined()) {
+    ctx.error(n, path, "missing key \"function\" (the function that decides)");
+  } else {
+    a.function = function_index(ctx, cfg, v, m.path_of("function"));
+  }
+  if (auto v = m.get("type"); v.IsDefined()) {
+    std::string t;
+    if (ctx.read_string(v, m.path_of("type"), t)) {
+      t = to_lower(t);
+      if (t == "token") a.token_type = true;
+      else if (t != "request") ctx.error(v, m.path_of("type"), "expected request or token");
+    }
+  }
+  if (auto v = m.get("identity"); v.IsDefined()) {
+    read_sources(ctx, v, m.path_of("identity"), a.identity);
+    if (a.token_type && a.identity.size() > 1) ctx.error(v, m.path_of("identity"), "a token authorizer reads one identity source");
+  } else {
+    CredentialSource s;
+    s.kind = CredentialSource::Kind::kHeader;
+    s.name = "authorization";
+    s.text = "header:authorization";
+    a.identity.push_back(s);
+  }
+  if (auto v = m.get("cache_ttl"); v.IsDefined()) {
+    bool zero = v.IsScalar() && (v.Scalar() == "0" || v.Scalar() == "0s" || v.Scalar() == "off");
+    if (zero) a.cache_ttl_ms = 0;
+    else if (ctx.read_duration(v, m.path_of("cache_ttl"), a.cache_ttl_ms) && a.cache_ttl_ms > 3'600'000) {
+      ctx.error(v, m.path_of("cache_ttl"), "must be at most 1h (API Gateway's limit)");
+    }
+  }
+  if (auto v = m.get("response"); v.IsDefined()) {
+    std::string r;
+    if (ctx.read_string(v, m.path_of("response"), r)) {
+      if (r == "iam") a.simple_response = false;
+      else if (r != "simple") ctx.error(v, m.path_of("response"), "expected simple ({isAuthorized, context}) or iam (a policy document)");
+    }
+  }
+  if (a.token_type && m.has("response") && a.simple_response) {
+    ctx.error(m.get("response"), m.path_of("response"), "a token authorizer answers with an IAM policy (response: iam)");
+  }
+  if (a.token_type) a.simple_response = false;
+  if (auto v = m.get("forward"); v.IsDefined()) read_forwards(ctx, v, m.path_of("forward"), "context value", a.forward_context);
+}
+
 bool valid_header_name(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), http::is_tchar);
 }
@@ -271,22 +341,7 @@ void read_jwt(Context& ctx, Config& cfg, const YAML::Node& n, const std::string&
     }
   }
   if (auto v = m.get("from"); v.IsDefined()) read_sources(ctx, v, m.path_of("from"), j.from);
-  if (auto v = m.get("forward_claims"); v.IsDefined()) {
-    if (!v.IsMap()) {
-      ctx.error(v, m.path_of("forward_claims"), "expected a mapping of claim names to header names");
-    } else {
-      for (auto it = v.begin(); it != v.end(); ++it) {
-        std::string header;
-        std::string p = m.path_of("forward_claims") + "." + it->first.Scalar();
-        if (!ctx.read_string(it->second, p, header)) continue;
-        http::HeaderId id = http::classify_header(header);
-        if (!valid_header_name(header)) ctx.error(it->second, p, "invalid header name");
-        else if (http::is_hop_by_hop(id) || id == http::HeaderId::kHost || id == http::HeaderId::kContentLength)
-          ctx.error(it->second, p, "this header cannot carry a claim");
-        else j.forward_claims.emplace_back(it->first.Scalar(), header);
-      }
-    }
-  }
+  if (auto v = m.get("forward_claims"); v.IsDefined()) read_forwards(ctx, v, m.path_of("forward_claims"), "claim", j.forward_claims);
   if (auto v = m.get("strip_token"); v.IsDefined()) ctx.read_bool(v, m.path_of("strip_token"), j.strip_token);
   if (auto v = m.get("scopes_claim"); v.IsDefined()) ctx.read_string(v, m.path_of("scopes_claim"), j.scopes_claim);
   if (auto v = m.get("consumer_claim"); v.IsDefined()) ctx.read_string(v, m.path_of("consumer_claim"), j.consumer_claim);
@@ -424,12 +479,14 @@ void read_auth(Context& ctx, Config& cfg, const YAML::Node& n, const std::string
         if (other.name == a.name) ctx.error(it->first, path, fmt::format("the name \"{}\" is used twice", a.name));
       }
       if (kind == AuthMethod::Kind::kJwt) read_jwt(ctx, cfg, it->second, path, base_dir, a.jwt);
-      else read_api_key(ctx, it->second, path, a.api_key);
+      else if (kind == AuthMethod::Kind::kApiKey) read_api_key(ctx, it->second, path, a.api_key);
+      else read_authorizer(ctx, cfg, it->second, path, a.authorizer);
       cfg.auth.push_back(std::move(a));
     }
   };
   section("jwt", AuthMethod::Kind::kJwt);
   section("api_keys", AuthMethod::Kind::kApiKey);
+  section("authorizers", AuthMethod::Kind::kAuthorizer);
   // Secure by default: routes that do not say otherwise use these methods; a public
   // route then has to say `auth: none`.
   if (auto v = m.get("default"); v.IsDefined()) read_method_list(ctx, cfg, v, m.path_of("default"), cfg.auth_default);

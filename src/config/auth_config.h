@@ -66,12 +66,28 @@ struct ApiKeyMethod {
   bool strip = true;                   // do not pass the key on to the upstream
 };
 
+// A Lambda authorizer: a function that decides (API Gateway's REQUEST or TOKEN type).
+struct AuthorizerMethod {
+  int function = -1;     // index into Config::functions
+  bool token_type = false;  // TOKEN (authorizationToken, methodArn) instead of REQUEST
+  std::vector<CredentialSource> identity;  // all must be present, else 401 without invoking
+  int64_t cache_ttl_ms = 300'000;  // decisions kept per identity values; 0: invoke every time
+  bool simple_response = true;     // {isAuthorized, context}; false: an IAM policy document
+  std::vector<std::pair<std::string, std::string>> forward_context;  // context key -> header name
+};
+
 struct AuthMethod {
-  enum class Kind : uint8_t { kJwt, kApiKey };
+  enum class Kind : uint8_t { kJwt, kApiKey, kAuthorizer };
   std::string name;
   Kind kind = Kind::kJwt;
   JwtMethod jwt;
   ApiKeyMethod api_key;
+  AuthorizerMethod authorizer;
+  // Where the method's credential comes from (what "present" means for a route with
+  // several methods).
+  const std::vector<CredentialSource>& sources() const {
+    return kind == Kind::kJwt ? jwt.from : kind == Kind::kApiKey ? api_key.from : authorizer.identity;
+  }
 };
 
 struct Consumer {

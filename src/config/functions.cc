@@ -331,6 +331,14 @@ void read_function(Context& ctx, const std::string& name, const YAML::Node& node
 
 }  // namespace
 
+int function_index(Context& ctx, const Config& cfg, const YAML::Node& node, const std::string& path) {
+  std::string name;
+  if (!ctx.read_string(node, path, name)) return -1;
+  std::vector<std::string> names;
+  for (const auto& f : cfg.functions) names.push_back(f.name);
+  return ctx.find_name(node, path, "function", name, names);
+}
+
 void read_functions(Context& ctx, Config& cfg, const YAML::Node& node,
                     const std::string& base_dir) {
   if (!node.IsMap()) {

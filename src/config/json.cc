@@ -156,7 +156,19 @@ json::array method_names(const Config& c, const std::vector<int>& indexes) {
   return names;
 }
 
-json::object auth_json(const AuthMethod& a) {
+json::object auth_json(const Config& c, const AuthMethod& a) {
+  if (a.kind == AuthMethod::Kind::kAuthorizer) {
+    const AuthorizerMethod& z = a.authorizer;
+    json::object forward;
+    for (const auto& [key, header] : z.forward_context) forward[key] = header;
+    return {{"authorizer",
+             {{"function", c.functions[static_cast<size_t>(z.function)].name},
+              {"type", z.token_type ? "token" : "request"},
+              {"identity", source_texts(z.identity)},
+              {"cache_ttl", duration(z.cache_ttl_ms)},
+              {"response", z.simple_response ? "simple" : "iam"},
+              {"forward", forward}}}};
+  }
   if (a.kind == AuthMethod::Kind::kApiKey) {
     return {{"api_key", {{"from", source_texts(a.api_key.from)}, {"strip", a.api_key.strip}}}};
   }
@@ -337,7 +349,7 @@ std::string to_json(const Config& c) {
   }
 
   json::object auth;
-  for (const auto& a : c.auth) auth[a.name] = auth_json(a);
+  for (const auto& a : c.auth) auth[a.name] = auth_json(c, a);
   json::object consumers;
   for (const auto& cons : c.consumers.list) {
     consumers[cons.name] = {{"keys", cons.key_hashes.size()}, {"ids", strings(cons.ids)}, {"groups", strings(cons.groups)}};

@@ -219,10 +219,11 @@ std::shared_ptr<Config> build(const YAML::Node& root, const std::string& name,
   if (auto n = top.get("redis"); n.IsDefined() && !n.IsNull()) read_redis(ctx, *cfg, n);
   if (auto n = top.get("rate_limits"); n.IsDefined() && !n.IsNull()) read_rate_limits(ctx, *cfg, n);
   if (auto n = top.get("usage_plans"); n.IsDefined() && !n.IsNull()) read_usage_plans(ctx, *cfg, n);
+  // Functions before auth: authorizers name them.
+  if (auto n = top.get("functions"); n.IsDefined() && !n.IsNull()) read_functions(ctx, *cfg, n, base_dir);
   if (auto n = top.get("auth"); n.IsDefined()) read_auth(ctx, *cfg, n, base_dir);
   if (auto n = top.get("consumers"); n.IsDefined() && !n.IsNull()) read_consumers(ctx, *cfg, n, base_dir);
   if (auto n = top.get("cors"); n.IsDefined()) read_cors(ctx, n, "cors", cfg->cors);
-  if (auto n = top.get("functions"); n.IsDefined() && !n.IsNull()) read_functions(ctx, *cfg, n, base_dir);
 
   YAML::Node routes = top.get("routes");
   if (!routes.IsDefined() || routes.IsNull()) {

@@ -227,12 +227,7 @@ void read_route(Context& ctx, Config& cfg, size_t index, const YAML::Node& node,
   if (auto n = m.get("function"); n.IsDefined()) {
     ++terminals;
     r.kind = Route::Kind::kFunction;
-    std::string name;
-    if (ctx.read_string(n, m.path_of("function"), name)) {
-      std::vector<std::string> names;
-      for (const auto& f : cfg.functions) names.push_back(f.name);
-      r.function = ctx.find_name(n, m.path_of("function"), "function", name, names);
-    }
+    r.function = function_index(ctx, cfg, n, m.path_of("function"));
   }
   if (auto n = m.get("payload_format"); n.IsDefined()) {
     std::string v;

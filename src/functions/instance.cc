@@ -331,6 +331,8 @@ void Instance::assign(Invocation&& inv) {
   head.client_context = inv.client_context;
   current_ = std::move(inv);
   timeout_.arm_after_ms(f.timeout_ms);
+  pool_.stats().invocations.add();
+  pool_.stats().concurrent.inc();
   pool_.log_line(current_->request_id,
                  fmt::format("START RequestId: {} Version: $LATEST", current_->request_id));
   RuntimeConnection* c = parked_;
@@ -384,7 +386,8 @@ void Instance::fail_current(InvocationResult::Status status, std::string_view ty
 // any other id is refused, as Lambda refuses it.
 bool Instance::accept_answer(RuntimeConnection& c, std::string_view request_id) {
   if (!current_ || request_id != current_->request_id) {
-    c.reply(400, error_document("InvalidRequestID", "no invocation with this request id is running"));
+    c.reply(400,
+            error_document("InvalidRequestID", "no invocation with this request id is running"));
     return false;
   }
   c.reply(202, R"({"status":"OK"})");

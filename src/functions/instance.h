@@ -28,7 +28,7 @@ struct Invocation {
   std::shared_ptr<Ticket> ticket;
   net::EventLoop* reply_loop = nullptr;
   Reply reply;
-  std::string client_context;  // base64 JSON (Invoke API), or empty
+  std::string client_context;  // JSON (decoded from the Invoke API's base64), or empty
 };
 
 class Instance final : public RuntimeApiHandler {

@@ -30,6 +30,12 @@ FunctionPool::FunctionPool(net::EventLoop& loop, const HostSettings& settings,
       scale_timer_(loop, [this] { scale(); }) {
   arn_ = fmt::format("arn:aws:lambda:{}:{}:function:{}", settings_.region, settings_.account_id,
                      function_.name);
+  if (settings_.stats != nullptr) {
+    stats_ = settings_.stats->function(function_.name);
+  } else {
+    own_stats_ = std::make_unique<gateway::FunctionStats>(function_.name);
+    stats_ = own_stats_.get();
+  }
   scale();  // provisioned instances start now
 }
 
@@ -85,9 +91,16 @@ void FunctionPool::invoke(Invocation&& inv) {
   queue_.push_back(std::move(inv));
   if (!queue_timer_.armed()) queue_timer_.arm_after_ms(function_.timeout_ms);
   scale();
+  publish();
+}
+
+void FunctionPool::publish() {
+  stats_->instances.set(static_cast<int64_t>(instances_.size()));
+  stats_->queued.set(static_cast<int64_t>(queue_.size()));
 }
 
 void FunctionPool::throttle(Invocation&& inv, std::string message) {
+  stats_->throttles.add();
   InvocationResult r;
   r.status = InvocationResult::Status::kThrottled;
   r.error_type = "TooManyRequestsException";
@@ -107,6 +120,7 @@ void FunctionPool::expire_queue() {
                          function_.timeout_ms, function_.max_concurrency));
   }
   if (!queue_.empty()) queue_timer_.arm_at_ms(queue_.front().enqueued_ms + function_.timeout_ms);
+  publish();
 }
 
 size_t FunctionPool::finishing_soon() const {
@@ -158,6 +172,8 @@ bool FunctionPool::start_instance(bool provisioned) {
              instance->pid(), provisioned ? ", provisioned" : "");
   ++starting_;
   instances_.push_back(std::move(instance));
+  stats_->cold_starts.add();
+  publish();
   return true;
 }
 
@@ -176,6 +192,7 @@ void FunctionPool::on_instance_ready(Instance& instance, bool first) {
     if (inv.ticket && inv.ticket->cancelled()) continue;
     if (queue_.empty()) queue_timer_.cancel();
     instance.assign(std::move(inv));
+    publish();
     return;
   }
   queue_timer_.cancel();
@@ -205,6 +222,13 @@ void FunctionPool::on_invocation_done(Instance& instance, Invocation&& inv,
       (report.max_memory_bytes + (1 << 20) - 1) >> 20);
   if (report.init_ms > 0) line += fmt::format("\tInit Duration: {:.2f} ms", report.init_ms);
   log_line(inv.request_id, line);
+  stats_->concurrent.dec();
+  stats_->duration.observe_ns(static_cast<int64_t>(report.duration_ms * 1e6));
+  if (report.init_ms > 0)
+    stats_->init_duration.observe_ns(static_cast<int64_t>(report.init_ms * 1e6));
+  stats_->billed_mb_ms.add(billed * (function_.memory_bytes >> 20));
+  if (!result.ok()) stats_->errors.add();
+  if (result.status == InvocationResult::Status::kTimeout) stats_->timeouts.add();
   deliver(std::move(inv), std::move(result));
   if (draining_) instance.stop("retired by a reload");
 }
@@ -219,6 +243,7 @@ void FunctionPool::on_instance_exit(Instance& instance, const std::string& init_
     --starting_;
     if (!deliberate) {
       ++failed_starts_;
+      stats_->init_failures.add();
       std::string message =
           init_error.empty() ? "Runtime exited with error: " + exit_text : init_error;
       log::warn("function {}: instance {} failed to start: {}", function_.name, instance.serial(),
@@ -241,6 +266,7 @@ void FunctionPool::on_instance_exit(Instance& instance, const std::string& init_
           r.message = init_error;
           r.payload = init_error;
         }
+        stats_->errors.add();
         deliver(std::move(inv), std::move(r));
         break;
       }
@@ -250,6 +276,7 @@ void FunctionPool::on_instance_exit(Instance& instance, const std::string& init_
     log::warn("function {}: instance {} exited: {}", function_.name, instance.serial(), exit_text);
   }
   remove(instance);
+  publish();
   if (!queue_.empty())
     scale();
   else if (instances_.size() < function_.min_instances && !draining_) {

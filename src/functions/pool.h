@@ -15,6 +15,7 @@
 #include "config/functions_config.h"
 #include "functions/cgroup.h"
 #include "functions/instance.h"
+#include "gateway/stats.h"
 #include "net/event_loop.h"
 
 namespace portico::functions {
@@ -24,7 +25,8 @@ struct HostSettings {
   std::string region = "us-east-1";
   std::string account_id = "000000000000";
   std::string runtime_dir;
-  MemoryCgroups* cgroups = nullptr;  // owned by the host; unavailable: no limits
+  MemoryCgroups* cgroups = nullptr;         // owned by the host; unavailable: no limits
+  gateway::StatsRegistry* stats = nullptr;  // per-function metrics (none in tests without one)
 };
 
 // What a finished invocation cost, for the REPORT line.
@@ -44,6 +46,7 @@ class FunctionPool {
   const config::Function& function() const { return function_; }
   const HostSettings& settings() const { return settings_; }
   const std::string& arn() const { return arn_; }
+  gateway::FunctionStats& stats() { return *stats_; }
 
   void invoke(Invocation&& inv);
   // The same function with other scaling settings (the signature is unchanged).
@@ -84,11 +87,14 @@ class FunctionPool {
   void expire_queue();
   void throttle(Invocation&& inv, std::string message);
   void remove(Instance& instance);
+  void publish();  // the gauges: instances, queue depth
 
   net::EventLoop& loop_;
   const HostSettings& settings_;
   config::Function function_;
   std::string arn_;
+  std::unique_ptr<gateway::FunctionStats> own_stats_;  // when no registry was given
+  gateway::FunctionStats* stats_;
   std::vector<std::unique_ptr<Instance>> instances_;
   std::deque<Invocation> queue_;
   net::Timer queue_timer_;    // the oldest waiting invocation's deadline

@@ -6,27 +6,12 @@
 #include "core/clock.h"
 #include "core/strings.h"
 #include "functions/api_gateway.h"
+#include "functions/request_event.h"
 #include "functions/runtime_api.h"
 #include "gateway/snapshot.h"
 
 namespace portico::functions {
 namespace {
-
-// requestContext.authorizer for a JWT principal, as API Gateway's JWT authorizer
-// fills it: {"jwt": {"claims": {...}, "scopes": [...] or null}}.
-std::string authorizer_json(const gateway::RequestContext& ctx) {
-  if (!ctx.principal || ctx.principal->claims.empty()) return {};
-  boost::json::object jwt;
-  jwt["claims"] = ctx.principal->claims;
-  if (ctx.principal->scopes.empty()) {
-    jwt["scopes"] = nullptr;
-  } else {
-    boost::json::array scopes;
-    for (const auto& s : ctx.principal->scopes) scopes.emplace_back(s);
-    jwt["scopes"] = std::move(scopes);
-  }
-  return boost::json::serialize(boost::json::object{{"jwt", std::move(jwt)}});
-}
 
 class FunctionHandler final : public gateway::Handler {
  public:
@@ -54,36 +39,8 @@ class FunctionHandler final : public gateway::Handler {
     const config::Config& cfg = *ctx_.snapshot->config;
     const config::Route& route = *ctx_.route;
     const config::Function& fn = cfg.functions[static_cast<size_t>(route.function)];
-    const http::RequestHead& req = *ctx_.request;
-
-    HttpEventInput in;
-    in.method = req.method;
-    in.raw_path = req.path;
-    in.raw_query = req.query;
-    in.protocol = req.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
-    in.headers = &req.headers;
-    for (size_t i = 0;
-         i < route.param_names.size() && i < static_cast<size_t>(ctx_.match.param_count); ++i) {
-      in.path_parameters.emplace_back(route.param_names[i], ctx_.match.params[i]);
-    }
-    std::string route_key =
-        fmt::format("{} {}", route.methods.size() == 1 ? route.methods[0] : "ANY", route.path);
-    in.route_key = route_key;
-    in.resource = route.path;
-    in.source_ip = ctx_.client_ip;
-    in.request_id = ctx_.request_id;
-    std::string_view host = req.host;
-    if (size_t colon = host.rfind(':');
-        colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos) {
-      host = host.substr(0, colon);
-    }
-    in.domain_name = host;
-    in.time_ms = arrived_ms_;
-    in.body = body_;
-    std::string authorizer = authorizer_json(ctx_);
-    in.authorizer_json = authorizer;
     v1_ = route.payload_format == config::PayloadFormat::kV1;
-    std::string event = v1_ ? build_http_event_v1(in) : build_http_event_v2(in);
+    std::string event = request_event(ctx_, v1_, body_, arrived_ms_);
     body_.clear();
     body_.shrink_to_fit();
     if (event.size() > kMaxPayloadBytes) {

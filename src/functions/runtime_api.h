@@ -49,7 +49,7 @@ struct InvocationHead {
   int64_t deadline_ms = 0;  // wall clock, milliseconds since the epoch
   std::string_view function_arn;
   std::string_view trace_id;
-  std::string_view client_context;    // base64 JSON; empty when absent
+  std::string_view client_context;    // JSON (the Invoke API sends it base64: decoded); empty when absent
   std::string_view cognito_identity;  // JSON; empty when absent
 };
 

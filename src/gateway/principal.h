@@ -15,7 +15,9 @@ struct Principal {
   std::string consumer;  // empty when the caller is not a known consumer
   std::vector<std::string> groups;  // the consumer's groups
   std::vector<std::string> scopes;
-  boost::json::object claims;       // a JWT's claims; empty for API keys
+  boost::json::object claims;       // a JWT's claims, an authorizer's context; empty for API keys
+  bool from_authorizer = false;     // claims hold a Lambda authorizer's context
+  std::string principal_id;         // an IAM-answering authorizer's principalId
 };
 
 }  // namespace portico::gateway

@@ -39,6 +39,21 @@ int64_t sum_signed(const PerThread<T>& p, F f) {
   return total;
 }
 
+// One histogram series from per-bucket counts (not cumulative) and the sum.
+inline void render_buckets(std::string& out, std::string_view name, std::string_view labels,
+                           const uint64_t (&buckets)[kLatencyBuckets], uint64_t sum_us) {
+  uint64_t cumulative = 0;
+  std::string_view comma = labels.empty() ? "" : ",";
+  for (int b = 0; b < kLatencyBuckets; ++b) {
+    cumulative += buckets[b];
+    std::string le = b < kLatencyBuckets - 1 ? fmt::format("{}", kLatencyBounds[b]) : "+Inf";
+    out += fmt::format("{}_bucket{{{}{}le=\"{}\"}} {}\n", name, labels, comma, le, cumulative);
+  }
+  std::string braces = labels.empty() ? "" : fmt::format("{{{}}}", labels);
+  out += fmt::format("{}_sum{} {:.6f}\n", name, braces, static_cast<double>(sum_us) / 1e6);
+  out += fmt::format("{}_count{} {}\n", name, braces, cumulative);
+}
+
 // One histogram series (buckets, sum, count) summed over the worker slots; `labels` is
 // the label list without braces ("route=\"x\"").
 template <typename T, typename F>
@@ -51,16 +66,15 @@ void render_histogram(std::string& out, std::string_view name, std::string_view 
     for (int b = 0; b < kLatencyBuckets; ++b) buckets[b] += h.bucket(b);
     sum_us += h.sum_us();
   }
-  uint64_t cumulative = 0;
-  std::string_view comma = labels.empty() ? "" : ",";
-  for (int b = 0; b < kLatencyBuckets; ++b) {
-    cumulative += buckets[b];
-    std::string le = b < kLatencyBuckets - 1 ? fmt::format("{}", kLatencyBounds[b]) : "+Inf";
-    out += fmt::format("{}_bucket{{{}{}le=\"{}\"}} {}\n", name, labels, comma, le, cumulative);
-  }
-  std::string braces = labels.empty() ? "" : fmt::format("{{{}}}", labels);
-  out += fmt::format("{}_sum{} {:.6f}\n", name, braces, static_cast<double>(sum_us) / 1e6);
-  out += fmt::format("{}_count{} {}\n", name, braces, cumulative);
+  render_buckets(out, name, labels, buckets, sum_us);
+}
+
+// One single-writer histogram series.
+inline void render_histogram(std::string& out, std::string_view name, std::string_view labels,
+                             const LatencyHistogram& h) {
+  uint64_t buckets[kLatencyBuckets];
+  for (int b = 0; b < kLatencyBuckets; ++b) buckets[b] = h.bucket(b);
+  render_buckets(out, name, labels, buckets, h.sum_us());
 }
 
 // A metric family: HELP/TYPE, then one sample per item.

@@ -45,6 +45,15 @@ AuthStats* StatsRegistry::auth(const std::string& method) {
   return auth_.back().get();
 }
 
+FunctionStats* StatsRegistry::function(const std::string& name) {
+  std::lock_guard lock(mu_);
+  for (auto& f : functions_) {
+    if (f->name == name) return f.get();
+  }
+  functions_.push_back(std::make_unique<FunctionStats>(name));
+  return functions_.back().get();
+}
+
 LimitStats* StatsRegistry::limit(const std::string& name, bool plan) {
   std::lock_guard lock(mu_);
   for (auto& l : limits_) {
@@ -124,6 +133,47 @@ void StatsRegistry::render_prometheus(std::string& out) const {
   render_upstreams(out);
   render_auth(out);
   render_limits(out);
+  render_functions(out);
+}
+
+// Called by render_prometheus with mu_ held.
+void StatsRegistry::render_functions(std::string& out) const {
+  if (functions_.empty()) return;
+  auto labels = [](const FunctionStats& f) { return fmt::format("function=\"{}\"", label(f.name)); };
+  render_families<FunctionStats>(
+      out,
+      {{"portico_function_invocations_total", "Invocations handed to an instance.", "counter",
+        [](const FunctionStats& f) { return static_cast<int64_t>(f.invocations.get()); }},
+       {"portico_function_errors_total", "Invocations that failed: handler errors, crashes, timeouts, out of memory.",
+        "counter", [](const FunctionStats& f) { return static_cast<int64_t>(f.errors.get()); }},
+       {"portico_function_timeouts_total", "Invocations stopped at the function's timeout.", "counter",
+        [](const FunctionStats& f) { return static_cast<int64_t>(f.timeouts.get()); }},
+       {"portico_function_throttles_total", "Invocations refused: every instance busy and the queue full.", "counter",
+        [](const FunctionStats& f) { return static_cast<int64_t>(f.throttles.get()); }},
+       {"portico_function_cold_starts_total", "Instances started.", "counter",
+        [](const FunctionStats& f) { return static_cast<int64_t>(f.cold_starts.get()); }},
+       {"portico_function_init_failures_total", "Instances that failed before asking for work.", "counter",
+        [](const FunctionStats& f) { return static_cast<int64_t>(f.init_failures.get()); }},
+       {"portico_function_instances", "Instances running.", "gauge",
+        [](const FunctionStats& f) { return f.instances.get(); }},
+       {"portico_function_concurrent_executions", "Invocations running.", "gauge",
+        [](const FunctionStats& f) { return f.concurrent.get(); }},
+       {"portico_function_queue_depth", "Invocations waiting for an instance.", "gauge",
+        [](const FunctionStats& f) { return f.queued.get(); }}},
+      functions_, [&](const FunctionStats& f) { return labels(f); });
+  out += "# HELP portico_function_billed_gb_seconds_total Memory size x billed duration, as Lambda bills.\n"
+         "# TYPE portico_function_billed_gb_seconds_total counter\n";
+  for (const auto& f : functions_) {
+    out += fmt::format("portico_function_billed_gb_seconds_total{{{}}} {:.6f}\n", labels(*f),
+                       static_cast<double>(f->billed_mb_ms.get()) / 1024.0 / 1000.0);
+  }
+  for (const char* which : {"duration", "init_duration"}) {
+    bool init = which[0] == 'i';
+    std::string name = fmt::format("portico_function_{}_seconds", which);
+    out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name,
+                       init ? "Instance start to its first request for work." : "Invocation start to the answer.", name);
+    for (const auto& f : functions_) render_histogram(out, name, labels(*f), init ? f->init_duration : f->duration);
+  }
 }
 
 // Called by render_prometheus with mu_ held.

@@ -142,6 +142,24 @@ struct RedisCounters {
   LatencyHistogram latency;  // command sent -> reply
 };
 
+// A function's counters, written by the functions thread only (no per-thread slots).
+struct FunctionStats {
+  explicit FunctionStats(std::string n) : name(std::move(n)) {}
+  std::string name;
+  Counter invocations;    // handed to an instance
+  Counter errors;         // handler errors and runtime failures, timeouts included
+  Counter timeouts;
+  Counter throttles;      // refused: every instance busy and the queue full, or waited too long
+  Counter cold_starts;    // instances started
+  Counter init_failures;  // instances that failed before asking for work
+  Gauge instances;        // processes running
+  Gauge concurrent;       // invocations running
+  Gauge queued;           // invocations waiting for an instance
+  Counter billed_mb_ms;   // memory size (MB) x billed duration (ms), summed: the pay-per-use figure
+  LatencyHistogram duration;       // invocation start -> answer
+  LatencyHistogram init_duration;  // instance spawn -> first request for work
+};
+
 struct ServerCounters {
   Gauge connections;
   Counter accepted;
@@ -158,6 +176,7 @@ class StatsRegistry {
   UpstreamStats* upstream(const std::string& name);
   AuthStats* auth(const std::string& method);
   LimitStats* limit(const std::string& name, bool plan);
+  FunctionStats* function(const std::string& name);
 
   PerThread<RedisCounters> redis;
   std::atomic<bool> redis_used{false};  // render Redis metrics once a connection was made
@@ -179,6 +198,8 @@ class StatsRegistry {
   std::deque<std::unique_ptr<UpstreamStats>> upstreams_;
   std::deque<std::unique_ptr<AuthStats>> auth_;
   std::deque<std::unique_ptr<LimitStats>> limits_;
+  std::deque<std::unique_ptr<FunctionStats>> functions_;
+  void render_functions(std::string& out) const;
   void render_auth(std::string& out) const;
   void render_limits(std::string& out) const;
   void render_upstreams(std::string& out) const;

@@ -630,6 +630,11 @@ void Connection::close_now() {
   state_ = State::kClosed;
   read_timer_.cancel();
   write_timer_.cancel();
+  // Deregistered before the close: a function instance being spawned (fork, then
+  // exec) holds a copy of every descriptor for a moment, and epoll forgets a socket
+  // only when its last copy is closed; an event for this freed connection could
+  // follow otherwise.
+  loop_.unwatch(fd_);
   ::close(fd_);
   in_.release();
   ctx_.reset();

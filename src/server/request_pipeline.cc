@@ -15,6 +15,10 @@ int64_t wait_limit_ms(const config::Config& cfg, const config::Route& route) {
     if (m.kind == config::AuthMethod::Kind::kJwt && m.jwt.jwks_url) {
       limit = std::max(limit, m.jwt.jwks_url->timeout_ms + 1'000);
     }
+    if (m.kind == config::AuthMethod::Kind::kAuthorizer) {
+      // The function's own timeout ends it first; this only guards against a lost answer.
+      limit = std::max(limit, 2 * cfg.functions[static_cast<size_t>(m.authorizer.function)].timeout_ms + 1'000);
+    }
   }
   return limit;
 }
@@ -124,6 +128,19 @@ bool RequestPipeline::authenticate() {
 void RequestPipeline::on_keys_updated() {
   waiting_keys_ = false;  // the list that held this waiter has been handed over
   if (step_ != Step::kAuth) return;
+  run();
+}
+
+void RequestPipeline::on_auth_decided(auth::AuthOutcome outcome) {
+  waiting_keys_ = false;
+  if (step_ != Step::kAuth) return;
+  wait_timer_.cancel();
+  auth::AuthOutcome o = auth_.complete(*ctx_.snapshot->config, *ctx_.route, waiting_method_, ctx_, std::move(outcome));
+  if (o.kind != auth::AuthOutcome::Kind::kAllowed) {
+    refuse(o.status, o.message, o.headers);
+    return;
+  }
+  step_ = static_cast<Step>(static_cast<uint8_t>(step_) + 1);
   run();
 }
 

@@ -45,6 +45,7 @@ class RequestPipeline final : public gateway::Handler, public auth::AuthWaiter, 
   void on_downstream_writable() override;
   void on_downstream_abort() override;
   void on_keys_updated() override;
+  void on_auth_decided(auth::AuthOutcome outcome) override;
   void on_limit_decided(ratelimit::LimitOutcome outcome) override;
 
  private:

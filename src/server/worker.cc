@@ -133,13 +133,14 @@ void Listener::accept_some() {
 
 Worker::Worker(int index, gateway::StatsRegistry& stats, std::shared_ptr<const gateway::Snapshot> snapshot,
                std::vector<int> listen_fds, upstream::OutlierSink* outliers, auth::JwksFetcher* jwks,
-               functions::FunctionHost* functions, std::function<void(int)> on_exit)
+               functions::FunctionHost* functions, auth::AuthorizerBackend* authorizers,
+               std::function<void(int)> on_exit)
     : index_(index),
       stats_(stats),
       outliers_(outliers),
       functions_(functions),
       mirrors_(loop_),
-      auth_(loop_, jwks),
+      auth_(loop_, jwks, authorizers),
       limiter_(loop_, stats),
       access_log_(loop_),
       shutdown_timer_(loop_, [this] {

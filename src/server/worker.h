@@ -61,7 +61,8 @@ class Worker final : public Dispatcher, public proxy::ProxyEnv, public TerminalF
  public:
   Worker(int index, gateway::StatsRegistry& stats, std::shared_ptr<const gateway::Snapshot> snapshot,
          std::vector<int> listen_fds, upstream::OutlierSink* outliers, auth::JwksFetcher* jwks,
-         functions::FunctionHost* functions, std::function<void(int)> on_exit);
+         functions::FunctionHost* functions, auth::AuthorizerBackend* authorizers,
+         std::function<void(int)> on_exit);
   ~Worker() override;
 
   void start();

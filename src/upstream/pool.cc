@@ -140,6 +140,7 @@ void EndpointPool::close(UpstreamConnection* c) {
   c->state_ = UpstreamConnection::State::kClosed;
   c->user_ = nullptr;
   c->idle_timer_.cancel();
+  loop().unwatch(c->fd_);  // before the close: see Connection::close_now (spawned instances hold copies)
   ::close(c->fd_);
   c->in_.release();
   loop().release(c);

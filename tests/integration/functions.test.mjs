@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { Portico, PORTICO_BIN, request, json, waitFor, sleep, tempDir } from './lib/harness.mjs';
+import { Portico, PORTICO_BIN, request, json, waitFor, sleep, tempDir, metric } from './lib/harness.mjs';
 import { writeFunction, BASH_BOOTSTRAP, childPids } from './lib/functions.mjs';
 
 const root = tempDir('portico-fn-');
@@ -169,7 +169,79 @@ routes:
   assert.equal(afterPids.length, 1);
   assert.notDeepEqual(afterPids, before);
   await p.waitForLog(/REPORT RequestId: [0-9a-f-]{36}\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 256 MB\tMax Memory Used: \d+ MB\tInit Duration: [\d.]+ ms/);
+
+  // Metrics: the invocations so far (13, 2 of them failed), two cold starts.
+  const m = await p.metrics();
+  const f = 'function="shapes"';
+  assert.equal(metric(m, 'portico_function_invocations_total', f), 13);
+  assert.equal(metric(m, 'portico_function_errors_total', f), 2);
+  assert.equal(metric(m, 'portico_function_cold_starts_total', f), 2);
+  assert.equal(metric(m, 'portico_function_instances', f), 1);
+  assert.equal(metric(m, 'portico_function_concurrent_executions', f), 0);
+  assert.equal(metric(m, 'portico_function_duration_seconds_count', f), 13);
+  assert.equal(metric(m, 'portico_function_init_duration_seconds_count', f), 2);
+  assert.ok(metric(m, 'portico_function_billed_gb_seconds_total', f) >= 13 * 0.25 / 1000, 'at least 1 ms x 256 MB each');
   await p.waitForLog(/INFO\tgot|START RequestId/);
+});
+
+test('a Python handler under Portico\'s runtime client', async () => {
+  writeFunction(root, 'py-app', {
+    'app.py': `import json, os, logging
+logger = logging.getLogger()
+logger.setLevel(logging.INFO)
+
+def handler(event, context):
+    path = event["rawPath"]
+    if path == "/boom":
+        raise ValueError("bad value")
+    if path == "/text":
+        return "plain text"
+    logger.info("serving %s", path)
+    print("printed line")
+    return {
+        "statusCode": 200,
+        "headers": {"content-type": "application/json"},
+        "body": json.dumps({
+            "path": path,
+            "name": context.function_name,
+            "memory": context.memory_limit_in_mb,
+            "request_id": context.aws_request_id,
+            "remaining": context.get_remaining_time_in_millis(),
+            "q": event.get("queryStringParameters"),
+            "env": os.environ.get("GREETING"),
+        }),
+    }
+`,
+  });
+  writeFunction(root, 'py-broken', { 'app.py': 'import no_such_module\ndef handler(e, c):\n    return 1\n' });
+  const p = await start(base(`
+functions:
+  py: {runtime: python3.11, handler: app.handler, code: ./py-app, environment: {GREETING: hi}}
+  pybroken: {runtime: python, handler: app.handler, code: ./py-broken}
+routes:
+  - {match: {path: /broken}, function: pybroken}
+  - {match: {path: "/{any}"}, function: py}
+`));
+  let r = await json(`${p.url}/hello?x=1`);
+  assert.equal(r.status, 200);
+  assert.equal(r.json.path, '/hello');
+  assert.equal(r.json.name, 'py');
+  assert.equal(r.json.memory, '128');
+  assert.deepEqual(r.json.q, { x: '1' });
+  assert.equal(r.json.env, 'hi');
+  assert.ok(r.json.remaining > 1000 && r.json.remaining <= 3000);
+  assert.match(r.json.request_id, /^[0-9a-f-]{36}$/);
+  r = await request(`${p.url}/text`);
+  assert.equal(r.body.toString(), 'plain text');
+  r = await json(`${p.url}/boom`);
+  assert.equal(r.status, 502);
+  assert.match(r.json.error, /ValueError: bad value/);
+  r = await json(`${p.url}/broken`);
+  assert.equal(r.status, 502);
+  assert.match(r.json.error, /Runtime\.ImportModuleError/);
+  assert.match(r.json.error, /Unable to import module 'app': No module named 'no_such_module'/);
+  await p.waitForLog(/\[INFO\]\t\S+Z\t[0-9a-f-]{36}\tserving \/hello/);
+  await p.waitForLog(/printed line/);
 });
 
 test('payload format 1.0: the REST API event and a structured result', async () => {
@@ -257,6 +329,7 @@ routes:
   assert.equal(ok.length, 4, results.map((r) => r.status).join(','));
   assert.equal(throttled.length, 4);
   assert.match(throttled[0].json.error, /concurrency limit/);
+  assert.equal(metric(await p.metrics(), 'portico_function_throttles_total', 'function="slow"'), 4);
   assert.equal(throttled[0].headers['retry-after'], '1');
   assert.equal(new Set(ok.map((r) => r.json.ok)).size, 2, 'served by two instances');
   assert.ok(maxChildren <= 2, `at most 2 instances (saw ${maxChildren})`);
