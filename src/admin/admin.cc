@@ -36,32 +36,8 @@ constexpr std::string_view kJson = "application/json";
 
 }  // namespace
 
-AdminServer::AdminServer(net::EventLoop& loop, Backend& backend, int listen_fd) : loop_(loop), backend_(backend) {
-  listener_ = std::make_unique<server::Listener>(loop_, listen_fd, [this](int fd, const sockaddr_storage& peer) {
-    auto* c = new server::Connection(loop_, fd, peer, *this);
-    c->start();
-  });
-}
-
-AdminServer::~AdminServer() { close_all(); }
-
-void AdminServer::close_all() {
-  listener_.reset();
-  while (connections_ != nullptr) connections_->close_now_for_shutdown();
-}
-
-void AdminServer::connection_opened(server::Connection* c) {
-  c->next = connections_;
-  if (connections_) connections_->prev = c;
-  connections_ = c;
-}
-
-void AdminServer::connection_closed(server::Connection* c) {
-  if (c->prev) c->prev->next = c->next;
-  else connections_ = c->next;
-  if (c->next) c->next->prev = c->prev;
-  c->prev = c->next = nullptr;
-}
+AdminServer::AdminServer(net::EventLoop& loop, Backend& backend, int listen_fd)
+    : LoopServer(loop, listen_fd), backend_(backend) {}
 
 std::unique_ptr<gateway::Handler> AdminServer::dispatch(gateway::Downstream& ds, gateway::RequestContext& ctx) {
   std::string_view path = ctx.path;

@@ -11,8 +11,7 @@
 
 #include "gateway/snapshot.h"
 #include "net/event_loop.h"
-#include "server/connection.h"
-#include "server/worker.h"
+#include "server/loop_server.h"
 
 namespace portico::admin {
 
@@ -33,27 +32,17 @@ class Backend {
   virtual bool draining() const = 0;
 };
 
-class AdminServer final : public server::Dispatcher {
+class AdminServer final : public server::LoopServer {
  public:
   AdminServer(net::EventLoop& loop, Backend& backend, int listen_fd);
-  ~AdminServer() override;
-  void close_all();
 
   const std::shared_ptr<const gateway::Snapshot>& current_snapshot() override {
     return backend_.current_snapshot();
   }
   std::unique_ptr<gateway::Handler> dispatch(gateway::Downstream& ds, gateway::RequestContext& ctx) override;
-  void request_done(const gateway::RequestContext&) override {}
-  gateway::ServerCounters& counters() override { return counters_; }
-  void connection_opened(server::Connection* c) override;
-  void connection_closed(server::Connection* c) override;
 
  private:
-  net::EventLoop& loop_;
   Backend& backend_;
-  gateway::ServerCounters counters_;  // admin traffic stays out of the gateway's metrics
-  std::unique_ptr<server::Listener> listener_;
-  server::Connection* connections_ = nullptr;
 };
 
 }  // namespace portico::admin

@@ -74,6 +74,7 @@ Server::~Server() {
   watcher_.reset();
   other_watchers_.clear();
   admin_.reset();
+  services_.reset();
   workers_.clear();
   authorizers_.reset();
   functions_.reset();
@@ -148,6 +149,18 @@ bool Server::start() {
     admin_addr = net::local_address(admin_fd);
   }
 
+  std::optional<net::Address> services_addr;
+  int services_fd = -1;
+  if (cfg->services.enabled) {
+    auto fd = net::listen_tcp(cfg->services.listen, false, 1024);
+    if (!fd) {
+      log::error("services listener: {}", fd.error().message);
+      return false;
+    }
+    services_fd = *fd;
+    services_addr = net::local_address(services_fd);
+  }
+
   auto limits = limits_.bind(*cfg);
   if (!limits) {
     log::error("{}", limits.error().message);
@@ -180,6 +193,9 @@ bool Server::start() {
   functions::HostSettings host_settings;
   host_settings.runtime_dir = config::runtime_dir();
   host_settings.stats = stats_.get();
+  host_settings.region = cfg->services.region;
+  host_settings.account_id = cfg->services.account_id;
+  if (services_addr) host_settings.endpoint_url = "http://" + services_addr->to_string();
   functions_ = std::make_unique<functions::FunctionHost>(host_settings);
   functions_->configure(*cfg);
   functions_->start();
@@ -197,6 +213,7 @@ bool Server::start() {
   for (auto& w : workers_) w->start();
   workers_running_ = workers;
   if (admin_fd >= 0) admin_ = std::make_unique<admin::AdminServer>(loop_, *this, admin_fd);
+  if (services_fd >= 0) services_ = std::make_unique<services::ServicesServer>(loop_, current_, *functions_, services_fd);
   if (options_.watch) {
     watcher_ = std::make_unique<net::FileWatcher>(loop_, options_.config_path, [this] {
       std::string text, err;
@@ -211,6 +228,7 @@ bool Server::start() {
 
   for (const auto& a : bound) log::info("listening on http://{}", a.to_string());
   if (admin_addr) log::info("admin listening on http://{}", admin_addr->to_string());
+  if (services_addr) log::info("services listening on http://{}", services_addr->to_string());
   log::info("portico started: {} worker{}, {} (config generation {})", workers, workers == 1 ? "" : "s",
             describe(*current_->config), generation_);
   return true;
@@ -242,6 +260,15 @@ admin::ReloadResult Server::reload(const char* trigger) {
   keep(cfg->server.workers != running.workers, "server.workers");
   keep(cfg->server.admin_text != running.admin_text, "server.admin");
   keep(cfg->server.data_dir != running.data_dir, "server.data_dir");
+  const config::Services& rs = current_->config->services;
+  keep(cfg->services.enabled != rs.enabled || cfg->services.listen_text != rs.listen_text, "services.listen");
+  keep(cfg->services.region != rs.region || cfg->services.account_id != rs.account_id,
+       "services.region/account_id");
+  cfg->services.enabled = rs.enabled;
+  cfg->services.listen = rs.listen;
+  cfg->services.listen_text = rs.listen_text;
+  cfg->services.region = rs.region;
+  cfg->services.account_id = rs.account_id;
   cfg->server.listen = running.listen;
   cfg->server.listen_text = running.listen_text;
   cfg->server.workers = running.workers;
@@ -312,6 +339,7 @@ int Server::run() {
   for (auto& w : workers_) w->join();
   if (functions_) functions_->shutdown();
   if (admin_) admin_->close_all();
+  if (services_) services_->close_all();
   log::info("portico stopped");
   return 0;
 }

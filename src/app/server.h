@@ -16,6 +16,7 @@
 #include "auth/jwks_manager.h"
 #include "functions/authorizer.h"
 #include "functions/host.h"
+#include "services/services_server.h"
 #include "ratelimit/registry.h"
 #include "upstream/manager.h"
 
@@ -63,6 +64,7 @@ class Server final : public admin::Backend {
   ratelimit::Registry limits_;                            // rate-limit stores and quota book, by config
   std::vector<std::unique_ptr<server::Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;
+  std::unique_ptr<services::ServicesServer> services_;
   std::unique_ptr<SignalHandler> signals_;
   std::unique_ptr<net::FileWatcher> watcher_;
   std::vector<std::unique_ptr<net::FileWatcher>> other_watchers_;  // files the config reads

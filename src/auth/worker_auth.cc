@@ -141,6 +141,7 @@ void WorkerAuth::cancel_wait(AuthWaiter* waiter) {
 
 AuthOutcome WorkerAuth::check(const config::Config& config, const config::Route& route, gateway::RequestContext& ctx,
                               AuthWaiter* waiter) {
+  if (route.auth.empty()) return allowed();
   int method = -1;
   AuthOutcome o = decide(config, route, ctx, waiter, method);
   if (o.kind == AuthOutcome::Kind::kPending) return o;

@@ -253,6 +253,22 @@ struct Route {
   bool is_split() const { return targets.size() > 1 || (targets.size() == 1 && !targets[0].when.empty()); }
 };
 
+// The listener where Portico's AWS-compatible APIs live (Lambda's Invoke API; the
+// managed services later), and the account they answer as.
+struct ServiceCredential {
+  std::string access_key_id;
+  std::string secret_access_key;
+};
+
+struct Services {
+  bool enabled = false;
+  net::Address listen;
+  std::string listen_text;
+  std::string region = "us-east-1";
+  std::string account_id = "000000000000";
+  std::vector<ServiceCredential> credentials;
+};
+
 struct Config {
   std::string file;
   std::vector<std::string> other_files;  // read with the config (consumers, JWKS files): watched too
@@ -266,6 +282,7 @@ struct Config {
   std::vector<RateLimitPolicy> rate_limits;
   std::vector<UsagePlan> usage_plans;
   std::vector<Function> functions;
+  Services services;
   std::vector<Route> routes;
   http::Router router;  // route ids are indexes into routes
 

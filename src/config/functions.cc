@@ -106,7 +106,10 @@ bool reserved_env_name(std::string_view name) {
                                                    "AWS_LAMBDA_LOG_STREAM_NAME",
                                                    "AWS_LAMBDA_RUNTIME_API",
                                                    "LAMBDA_TASK_ROOT",
-                                                   "LAMBDA_RUNTIME_DIR"};
+                                                   "LAMBDA_RUNTIME_DIR",
+                                                   "AWS_ACCESS_KEY_ID",
+                                                   "AWS_SECRET_ACCESS_KEY",
+                                                   "AWS_SESSION_TOKEN"};
   for (auto r : kReserved) {
     if (name == r) return true;
   }

@@ -370,6 +370,12 @@ std::string to_json(const Config& c) {
     root["usage_plans"] = std::move(plans);
   }
   if (c.cors.enabled) root["cors"] = cors_json(c.cors);
+  if (c.services.enabled) {
+    json::array keys;  // the ids only: secrets are never shown
+    for (const auto& k : c.services.credentials) keys.emplace_back(k.access_key_id);
+    root["services"] = {{"listen", c.services.listen.to_string()}, {"region", c.services.region},
+                        {"account_id", c.services.account_id}, {"access_key_ids", keys}};
+  }
   if (!c.functions.empty()) {
     json::object functions;
     for (const auto& f : c.functions) {

@@ -221,6 +221,7 @@ std::shared_ptr<Config> build(const YAML::Node& root, const std::string& name,
   if (auto n = top.get("usage_plans"); n.IsDefined() && !n.IsNull()) read_usage_plans(ctx, *cfg, n);
   // Functions before auth: authorizers name them.
   if (auto n = top.get("functions"); n.IsDefined() && !n.IsNull()) read_functions(ctx, *cfg, n, base_dir);
+  if (auto n = top.get("services"); n.IsDefined() && !n.IsNull()) read_services(ctx, *cfg, n);
   if (auto n = top.get("auth"); n.IsDefined()) read_auth(ctx, *cfg, n, base_dir);
   if (auto n = top.get("consumers"); n.IsDefined() && !n.IsNull()) read_consumers(ctx, *cfg, n, base_dir);
   if (auto n = top.get("cors"); n.IsDefined()) read_cors(ctx, n, "cors", cfg->cors);

@@ -41,6 +41,8 @@ void read_route_limits(Context& ctx, const Config& cfg, MapReader& route, Route&
 
 // `functions:` (before routes, which name them).
 void read_functions(Context& ctx, Config& cfg, const YAML::Node& node, const std::string& base_dir);
+// `services:` (the AWS-compatible APIs' listener, region, account and credentials).
+void read_services(Context& ctx, Config& cfg, const YAML::Node& node);
 // A function name that must exist: its index, or -1 after reporting the error.
 int function_index(Context& ctx, const Config& cfg, const YAML::Node& node, const std::string& path);
 

@@ -16,6 +16,7 @@ FunctionHost::FunctionHost(HostSettings settings)
       }) {
   cgroups_ = MemoryCgroups::create();
   settings_.cgroups = cgroups_.get();
+  settings_.credentials = &credentials_;
 }
 
 FunctionHost::~FunctionHost() { shutdown(); }
@@ -82,8 +83,7 @@ void FunctionHost::apply(std::vector<config::Function> functions) {
 }
 
 std::shared_ptr<Ticket> FunctionHost::invoke(const std::string& function, std::string payload,
-                                             net::EventLoop& loop, Reply reply,
-                                             std::string client_context) {
+                                             net::EventLoop& loop, Reply reply, InvokeOptions options) {
   auto ticket = std::make_shared<Ticket>();
   Invocation inv;
   inv.request_id = random_uuid();
@@ -91,7 +91,8 @@ std::shared_ptr<Ticket> FunctionHost::invoke(const std::string& function, std::s
   inv.ticket = ticket;
   inv.reply_loop = &loop;
   inv.reply = std::move(reply);
-  inv.client_context = std::move(client_context);
+  inv.client_context = std::move(options.client_context);
+  inv.tail_log = options.tail_log;
   loop_.post([this, function, inv = std::move(inv)]() mutable {
     auto it = pools_.find(function);
     if (it == pools_.end()) {

@@ -1,6 +1,6 @@
 // The functions thread: owns every function's instances (processes), their Runtime API
 // listeners and their timers, so spawning, reaping and all the waiting happen off the
-// workers' request path. Workers (and later the Invoke API) call invoke() from any
+// workers' request path. Workers and the Invoke API call invoke() from any
 // thread; the result comes back as a closure posted to the caller's loop.
 #pragma once
 
@@ -31,10 +31,14 @@ class FunctionHost {
   // Thread-safe. `reply` runs on `loop` with the result, unless the ticket is
   // cancelled first.
   std::shared_ptr<Ticket> invoke(const std::string& function, std::string payload,
-                                 net::EventLoop& loop, Reply reply,
-                                 std::string client_context = {});
+                                 net::EventLoop& loop, Reply reply, InvokeOptions options = {});
   // Stops every instance; blocks until the thread has finished.
   void shutdown();
+  // Thread-safe: the function whose access key this is (the services listener's check).
+  std::optional<IssuedCredential> function_credential(std::string_view access_key_id) const {
+    return credentials_.find(access_key_id);
+  }
+  const HostSettings& settings() const { return settings_; }
 
   // For tests and status pages, from any thread (a snapshot posted back).
   struct PoolStatus {
@@ -48,6 +52,7 @@ class FunctionHost {
 
   HostSettings settings_;
   std::unique_ptr<MemoryCgroups> cgroups_;
+  FunctionCredentials credentials_;
   net::EventLoop loop_;
   net::Timer cgroup_sweep_;  // removes instance cgroups whose processes were still exiting
   std::thread thread_;

@@ -165,6 +165,11 @@ std::vector<std::string> Instance::environment() const {
   set("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/" + f.name);
   set("AWS_LAMBDA_LOG_STREAM_NAME", log_stream_);
   set("AWS_LAMBDA_INITIALIZATION_TYPE", provisioned_ ? "provisioned-concurrency" : "on-demand");
+  if (!pool_.credential().access_key_id.empty()) {
+    set("AWS_ACCESS_KEY_ID", pool_.credential().access_key_id);
+    set("AWS_SECRET_ACCESS_KEY", pool_.credential().secret_access_key);
+  }
+  if (!s.endpoint_url.empty()) set("AWS_ENDPOINT_URL", s.endpoint_url);
   set("AWS_REGION", s.region);
   set("AWS_DEFAULT_REGION", s.region);
   if (f.runtime != config::Runtime::kProvided) {
@@ -333,7 +338,7 @@ void Instance::assign(Invocation&& inv) {
   timeout_.arm_after_ms(f.timeout_ms);
   pool_.stats().invocations.add();
   pool_.stats().concurrent.inc();
-  pool_.log_line(current_->request_id,
+  log(
                  fmt::format("START RequestId: {} Version: $LATEST", current_->request_id));
   RuntimeConnection* c = parked_;
   parked_ = nullptr;
@@ -542,6 +547,16 @@ void Instance::on_exit_ready() {
                          reached_next);  // may destroy this
 }
 
+void Instance::log(std::string_view line) {
+  pool_.log_line(current_request_id(), line);
+  if (current_ && current_->tail_log) {
+    std::string& kept = current_->log;
+    kept.append(line).append("\n");
+    // The Invoke API returns the last 4 KB; more is kept only to cut at a line.
+    if (kept.size() > 64 * 1024) kept.erase(0, kept.size() - 32 * 1024);
+  }
+}
+
 void Instance::on_output(int stream) {
   int fd = out_fd_[stream];
   if (fd < 0) return;
@@ -554,13 +569,13 @@ void Instance::on_output(int stream) {
       for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
         if (buf[i] != '\n') continue;
         partial.append(buf + start, i - start);
-        pool_.log_line(current_request_id(), partial);
+        log(partial);
         partial.clear();
         start = i + 1;
       }
       partial.append(buf + start, static_cast<size_t>(n) - start);
       if (partial.size() >= 256 * 1024) {  // a runaway line is cut, not held without bound
-        pool_.log_line(current_request_id(), partial);
+        log(partial);
         partial.clear();
       }
       continue;
@@ -569,7 +584,7 @@ void Instance::on_output(int stream) {
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     // EOF: the process (and everything it started) closed the stream.
     if (!partial.empty()) {
-      pool_.log_line(current_request_id(), partial);
+      log(partial);
       partial.clear();
     }
     loop_.unwatch(fd);

@@ -29,6 +29,8 @@ struct Invocation {
   net::EventLoop* reply_loop = nullptr;
   Reply reply;
   std::string client_context;  // JSON (decoded from the Invoke API's base64), or empty
+  bool tail_log = false;       // keep the log lines (the Invoke API's X-Amz-Log-Type: Tail)
+  std::string log;
 };
 
 class Instance final : public RuntimeApiHandler {
@@ -83,6 +85,7 @@ class Instance final : public RuntimeApiHandler {
   void accept(int fd);
   void on_exit_ready();
   void on_output(int stream);  // 1 stdout, 2 stderr
+  void log(std::string_view line);  // to Portico's log, and the invocation's if it keeps one
   bool accept_answer(RuntimeConnection& c, std::string_view request_id);
   void finish(InvocationResult&& result);
   void fail_current(InvocationResult::Status status, std::string_view type,

@@ -26,10 +26,16 @@ struct InvocationResult {
       error_type;  // for failures: "Runtime.ExitError", "Sandbox.Timedout", the handler's errorType
   std::string message;     // for failures: a readable reason (errorMessage)
   std::string request_id;  // the invocation's id (Lambda's RequestId)
+  std::string log;         // when asked for (InvokeOptions::tail_log): the invocation's log lines
   bool ok() const { return status == Status::kOk; }
 };
 
 using Reply = std::function<void(InvocationResult&&)>;
+
+struct InvokeOptions {
+  std::string client_context;  // JSON for Lambda-Runtime-Client-Context, or empty
+  bool tail_log = false;       // collect the invocation's log lines into the result
+};
 
 // Shared by the caller and the host. cancel() is called on the caller's thread; the
 // host skips an invocation cancelled before it started and drops the result of one

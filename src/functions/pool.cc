@@ -36,10 +36,14 @@ FunctionPool::FunctionPool(net::EventLoop& loop, const HostSettings& settings,
     own_stats_ = std::make_unique<gateway::FunctionStats>(function_.name);
     stats_ = own_stats_.get();
   }
+  if (settings_.credentials != nullptr) credential_ = settings_.credentials->issue(function_.name);
   scale();  // provisioned instances start now
 }
 
-FunctionPool::~FunctionPool() { stop_all(); }
+FunctionPool::~FunctionPool() {
+  stop_all();
+  if (settings_.credentials != nullptr) settings_.credentials->revoke(credential_.access_key_id);
+}
 
 void FunctionPool::stop_all() {
   draining_ = true;
@@ -222,6 +226,10 @@ void FunctionPool::on_invocation_done(Instance& instance, Invocation&& inv,
       (report.max_memory_bytes + (1 << 20) - 1) >> 20);
   if (report.init_ms > 0) line += fmt::format("\tInit Duration: {:.2f} ms", report.init_ms);
   log_line(inv.request_id, line);
+  if (inv.tail_log) {
+    inv.log += fmt::format("END RequestId: {}\n{}\n", inv.request_id, line);
+    result.log = std::move(inv.log);
+  }
   stats_->concurrent.dec();
   stats_->duration.observe_ns(static_cast<int64_t>(report.duration_ms * 1e6));
   if (report.init_ms > 0)

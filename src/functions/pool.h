@@ -14,6 +14,7 @@
 
 #include "config/functions_config.h"
 #include "functions/cgroup.h"
+#include "functions/credentials.h"
 #include "functions/instance.h"
 #include "gateway/stats.h"
 #include "net/event_loop.h"
@@ -27,6 +28,8 @@ struct HostSettings {
   std::string runtime_dir;
   MemoryCgroups* cgroups = nullptr;         // owned by the host; unavailable: no limits
   gateway::StatsRegistry* stats = nullptr;  // per-function metrics (none in tests without one)
+  FunctionCredentials* credentials = nullptr;  // each function's access key (owned by the host)
+  std::string endpoint_url;  // the services listener (AWS_ENDPOINT_URL), or empty
 };
 
 // What a finished invocation cost, for the REPORT line.
@@ -47,6 +50,7 @@ class FunctionPool {
   const HostSettings& settings() const { return settings_; }
   const std::string& arn() const { return arn_; }
   gateway::FunctionStats& stats() { return *stats_; }
+  const IssuedCredential& credential() const { return credential_; }
 
   void invoke(Invocation&& inv);
   // The same function with other scaling settings (the signature is unchanged).
@@ -95,6 +99,7 @@ class FunctionPool {
   std::string arn_;
   std::unique_ptr<gateway::FunctionStats> own_stats_;  // when no registry was given
   gateway::FunctionStats* stats_;
+  IssuedCredential credential_;
   std::vector<std::unique_ptr<Instance>> instances_;
   std::deque<Invocation> queue_;
   net::Timer queue_timer_;    // the oldest waiting invocation's deadline

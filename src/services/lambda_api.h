@@ -1,0 +1,24 @@
+// Lambda's control and data plane as far as clients of functions need it, on the
+// services listener: Invoke (POST /2015-03-31/functions/{name}/invocations with
+// RequestResponse or DryRun, X-Amz-Log-Type: Tail, X-Amz-Client-Context), and
+// ListFunctions / GetFunction / GetFunctionConfiguration for `aws lambda
+// list-functions` and `get-function`. The request is already authenticated.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "functions/host.h"
+#include "gateway/context.h"
+#include "gateway/handler.h"
+#include "net/event_loop.h"
+
+namespace portico::services {
+
+// Answers ctx's request (its body already read) through ds; the returned handler (may
+// be null) stays alive while an invocation runs.
+std::unique_ptr<gateway::Handler> lambda_request(gateway::Downstream& ds, gateway::RequestContext& ctx,
+                                                 std::string body, functions::FunctionHost& host,
+                                                 net::EventLoop& loop);
+
+}  // namespace portico::services
