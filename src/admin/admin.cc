@@ -5,6 +5,7 @@
 #include "config/json.h"
 #include "core/strings.h"
 #include "net/socket.h"
+#include "services/lambda_api.h"
 
 namespace portico::admin {
 namespace {
@@ -87,6 +88,12 @@ std::unique_ptr<gateway::Handler> AdminServer::dispatch(gateway::Downstream& ds,
     }
     body += "]}\n";
     return std::make_unique<TextHandler>(ds, 422, kJson, std::move(body));
+  }
+  if (path.substr(0, 21) == "/2015-03-31/functions" && backend_.functions() != nullptr) {
+    functions::FunctionHost& host = *backend_.functions();
+    return services::read_body_then(ds, [this, &ds, &ctx, &host](std::string body) {
+      return services::lambda_request(ds, ctx, std::move(body), host, loop_);
+    });
   }
   ds.send_error(404, fmt::format("no admin endpoint {} (try /healthz, /metrics, /config, /upstreams, POST /reload)", path));
   return nullptr;

@@ -4,11 +4,14 @@
 //   GET  /config   the effective config as JSON (secrets redacted)
 //   GET  /upstreams every upstream's endpoints: discovery, health, ejections
 //   POST /reload   reload the config file now; 200 or 422 with the errors
+//   /2015-03-31/functions/...  Lambda's API as on the services listener, unsigned: the
+//                  admin listener is trusted (loopback); `portico invoke` uses it
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "functions/host.h"
 #include "gateway/snapshot.h"
 #include "net/event_loop.h"
 #include "server/loop_server.h"
@@ -30,6 +33,7 @@ class Backend {
   virtual ReloadResult reload(const char* trigger) = 0;
   virtual std::string upstreams_json() = 0;
   virtual bool draining() const = 0;
+  virtual functions::FunctionHost* functions() = 0;
 };
 
 class AdminServer final : public server::LoopServer {

@@ -42,6 +42,7 @@ class Server final : public admin::Backend {
   admin::ReloadResult reload(const char* trigger) override;
   std::string upstreams_json() override { return upstreams_->status_json(); }
   bool draining() const override { return draining_; }
+  functions::FunctionHost* functions() override { return functions_.get(); }
 
  private:
   class SignalHandler;

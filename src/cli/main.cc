@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "app/server.h"
+#include "cli/invoke.h"
 #include "core/log.h"
 
 namespace {
@@ -19,6 +20,9 @@ void usage(FILE* out) {
              "commands:\n"
              "  run [-c FILE]     serve with the config in FILE (default: portico.yaml)\n"
              "  check FILE...     validate config files exactly as run and reload load them\n"
+             "  invoke NAME       invoke a function of a running Portico (admin listener):\n"
+             "                    [--payload JSON|@FILE] [-c FILE | --admin HOST:PORT];\n"
+             "                    the result on stdout, its log on stderr\n"
              "  version           print the version\n"
              "\n"
              "run options:\n"
@@ -51,6 +55,7 @@ int main(int argc, char** argv) {
     for (size_t i = 1; i < args.size(); ++i) rc |= portico::app::check_config(args[i]);
     return rc;
   }
+  if (cmd == "invoke") return portico::cli::invoke_command(args);
   if (cmd == "run") {
     portico::app::Options opts;
     for (size_t i = 1; i < args.size(); ++i) {

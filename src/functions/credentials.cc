@@ -27,7 +27,8 @@ IssuedCredential FunctionCredentials::issue(const std::string& function) {
   IssuedCredential c;
   // AWS's shape: ASIA + 16 for temporary credentials, 40 characters of secret.
   c.access_key_id = "ASIA" + random_text(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
-  c.secret_access_key = random_text(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+  c.secret_access_key =
+      random_text(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
   c.function = function;
   std::lock_guard lock(mu_);
   by_key_[c.access_key_id] = c;

@@ -3,10 +3,11 @@
 namespace portico::server {
 
 LoopServer::LoopServer(net::EventLoop& loop, int listen_fd) : loop_(loop) {
-  listener_ = std::make_unique<Listener>(loop_, listen_fd, [this](int fd, const sockaddr_storage& peer) {
-    auto* c = new Connection(loop_, fd, peer, *this);
-    c->start();
-  });
+  listener_ =
+      std::make_unique<Listener>(loop_, listen_fd, [this](int fd, const sockaddr_storage& peer) {
+        auto* c = new Connection(loop_, fd, peer, *this);
+        c->start();
+      });
 }
 
 LoopServer::~LoopServer() { close_all(); }
@@ -23,8 +24,10 @@ void LoopServer::connection_opened(Connection* c) {
 }
 
 void LoopServer::connection_closed(Connection* c) {
-  if (c->prev) c->prev->next = c->next;
-  else connections_ = c->next;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    connections_ = c->next;
   if (c->next) c->next->prev = c->prev;
   c->prev = c->next = nullptr;
 }

@@ -17,7 +17,9 @@ class LoopServer : public Dispatcher {
   void close_all();
 
   void request_done(const gateway::RequestContext&) override {}
-  gateway::ServerCounters& counters() override { return counters_; }  // kept out of the gateway's metrics
+  gateway::ServerCounters& counters() override {
+    return counters_;
+  }  // kept out of the gateway's metrics
   void connection_opened(Connection* c) override;
   void connection_closed(Connection* c) override;
 

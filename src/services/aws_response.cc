@@ -6,8 +6,8 @@
 
 namespace portico::services {
 
-void send_json(gateway::Downstream& ds, int status, std::string_view request_id, std::string_view body,
-               std::string_view extra_headers) {
+void send_json(gateway::Downstream& ds, int status, std::string_view request_id,
+               std::string_view body, std::string_view extra_headers) {
   std::string& h = ds.begin_response(status);
   h += "Content-Type: application/json\r\nx-amzn-RequestId: ";
   h += request_id;
@@ -18,8 +18,8 @@ void send_json(gateway::Downstream& ds, int status, std::string_view request_id,
   ds.finish();
 }
 
-void send_error(gateway::Downstream& ds, int status, std::string_view request_id, std::string_view code,
-                std::string_view message, std::string_view reason) {
+void send_error(gateway::Downstream& ds, int status, std::string_view request_id,
+                std::string_view code, std::string_view message, std::string_view reason) {
   std::string body = R"({"Type":"User","message":)" + json_quote(message);
   if (!reason.empty()) body += R"(,"Reason":)" + json_quote(reason);
   body += "}";

@@ -12,11 +12,11 @@
 namespace portico::services {
 
 // extra_headers: preformatted lines ("Name: value\r\n").
-void send_json(gateway::Downstream& ds, int status, std::string_view request_id, std::string_view body,
-               std::string_view extra_headers = {});
+void send_json(gateway::Downstream& ds, int status, std::string_view request_id,
+               std::string_view body, std::string_view extra_headers = {});
 
 // Lambda's error body: {"Type": "User", "message": ...} (plus "Reason" when given).
-void send_error(gateway::Downstream& ds, int status, std::string_view request_id, std::string_view code,
-                std::string_view message, std::string_view reason = {});
+void send_error(gateway::Downstream& ds, int status, std::string_view request_id,
+                std::string_view code, std::string_view message, std::string_view reason = {});
 
 }  // namespace portico::services

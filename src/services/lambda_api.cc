@@ -2,14 +2,14 @@
 
 #include <ctime>
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include "aws/sigv4.h"
 #include "core/base64.h"
 #include "core/strings.h"
-#include "http/request_values.h"
 #include "gateway/snapshot.h"
+#include "http/request_values.h"
 #include "services/aws_response.h"
 
 namespace portico::services {
@@ -69,7 +69,8 @@ const config::Function* find_function(const config::Config& cfg, const std::stri
 }
 
 std::string function_arn(const config::Config& cfg, std::string_view name) {
-  return fmt::format("arn:aws:lambda:{}:{}:function:{}", cfg.services.region, cfg.services.account_id, name);
+  return fmt::format("arn:aws:lambda:{}:{}:function:{}", cfg.services.region,
+                     cfg.services.account_id, name);
 }
 
 // FunctionConfiguration, as GetFunction and ListFunctions answer it.
@@ -85,24 +86,25 @@ json::object configuration(const config::Config& cfg, const config::Function& f)
     return std::string(buf);
   }();
   std::string runtime = f.runtime_text;
-  json::object o{{"FunctionName", f.name},
-                 {"FunctionArn", function_arn(cfg, f.name)},
-                 {"Runtime", runtime},
-                 {"Role", fmt::format("arn:aws:iam::{}:role/portico-{}", cfg.services.account_id, f.name)},
-                 {"Handler", f.handler},
-                 {"CodeSize", 0},
-                 {"Description", ""},
-                 {"Timeout", (f.timeout_ms + 999) / 1000},
-                 {"MemorySize", f.memory_bytes >> 20},
-                 {"LastModified", loaded},
-                 {"CodeSha256", base64_encode(aws::hmac_sha256("portico", f.signature()))},
-                 {"Version", "$LATEST"},
-                 {"TracingConfig", {{"Mode", "PassThrough"}}},
-                 {"State", "Active"},
-                 {"LastUpdateStatus", "Successful"},
-                 {"PackageType", "Zip"},
-                 {"Architectures", json::array{"x86_64"}},
-                 {"EphemeralStorage", {{"Size", 512}}}};
+  json::object o{
+      {"FunctionName", f.name},
+      {"FunctionArn", function_arn(cfg, f.name)},
+      {"Runtime", runtime},
+      {"Role", fmt::format("arn:aws:iam::{}:role/portico-{}", cfg.services.account_id, f.name)},
+      {"Handler", f.handler},
+      {"CodeSize", 0},
+      {"Description", ""},
+      {"Timeout", (f.timeout_ms + 999) / 1000},
+      {"MemorySize", f.memory_bytes >> 20},
+      {"LastModified", loaded},
+      {"CodeSha256", base64_encode(aws::hmac_sha256("portico", f.signature()))},
+      {"Version", "$LATEST"},
+      {"TracingConfig", {{"Mode", "PassThrough"}}},
+      {"State", "Active"},
+      {"LastUpdateStatus", "Successful"},
+      {"PackageType", "Zip"},
+      {"Architectures", json::array{"x86_64"}},
+      {"EphemeralStorage", {{"Size", 512}}}};
   if (!env.empty()) o["Environment"] = {{"Variables", env}};
   return o;
 }
@@ -125,10 +127,11 @@ class InvokeHandler final : public gateway::Handler {
     if (ticket_) ticket_->cancel();
   }
 
-  void run(functions::FunctionHost& host, const std::string& name, std::string payload, net::EventLoop& loop,
-           functions::InvokeOptions options) {
-    ticket_ = host.invoke(name, std::move(payload), loop,
-                          [this](functions::InvocationResult&& r) { answer(std::move(r)); }, std::move(options));
+  void run(functions::FunctionHost& host, const std::string& name, std::string payload,
+           net::EventLoop& loop, functions::InvokeOptions options) {
+    ticket_ = host.invoke(
+        name, std::move(payload), loop,
+        [this](functions::InvocationResult&& r) { answer(std::move(r)); }, std::move(options));
   }
 
  private:
@@ -163,22 +166,26 @@ class InvokeHandler final : public gateway::Handler {
   std::shared_ptr<functions::Ticket> ticket_;
 };
 
-std::unique_ptr<gateway::Handler> invoke(gateway::Downstream& ds, gateway::RequestContext& ctx, std::string body,
-                                         functions::FunctionHost& host, net::EventLoop& loop,
-                                         const config::Function& f) {
+std::unique_ptr<gateway::Handler> invoke(gateway::Downstream& ds, gateway::RequestContext& ctx,
+                                         std::string body, functions::FunctionHost& host,
+                                         net::EventLoop& loop, const config::Function& f) {
   std::string_view id = ctx.request_id;
   const http::Header* type = header(ctx, "x-amz-invocation-type");
   std::string_view invocation_type = type != nullptr ? type->value : "RequestResponse";
-  if (invocation_type != "RequestResponse" && invocation_type != "Event" && invocation_type != "DryRun") {
-    send_error(ds, 400, id, "InvalidParameterValueException",
-               fmt::format("1 validation error detected: Value '{}' at 'invocationType' failed to satisfy "
-                           "constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]",
-                           invocation_type));
+  if (invocation_type != "RequestResponse" && invocation_type != "Event" &&
+      invocation_type != "DryRun") {
+    send_error(
+        ds, 400, id, "InvalidParameterValueException",
+        fmt::format(
+            "1 validation error detected: Value '{}' at 'invocationType' failed to satisfy "
+            "constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]",
+            invocation_type));
     return nullptr;
   }
   if (body.size() > kMaxSyncPayload) {
     send_error(ds, 413, id, "RequestTooLargeException",
-               fmt::format("Request must be smaller than {} bytes for the InvokeFunction operation", kMaxSyncPayload));
+               fmt::format("Request must be smaller than {} bytes for the InvokeFunction operation",
+                           kMaxSyncPayload));
     return nullptr;
   }
   if (body.empty()) body = "{}";
@@ -195,7 +202,8 @@ std::unique_ptr<gateway::Handler> invoke(gateway::Downstream& ds, gateway::Reque
     json::value doc;
     if (decoded) doc = json::parse(*decoded, ec);
     if (!decoded || ec || !doc.is_object()) {
-      send_error(ds, 400, id, "InvalidRequestContentException", "Client context must be a valid Base64-encoded JSON object.");
+      send_error(ds, 400, id, "InvalidRequestContentException",
+                 "Client context must be a valid Base64-encoded JSON object.");
       return nullptr;
     }
     options.client_context = std::move(*decoded);
@@ -218,10 +226,34 @@ std::unique_ptr<gateway::Handler> invoke(gateway::Downstream& ds, gateway::Reque
   return handler;
 }
 
+class BodyReader final : public gateway::Handler {
+ public:
+  BodyReader(gateway::Downstream& ds, WithBody then) : ds_(ds), then_(std::move(then)) {}
+  void start() override { ds_.want_body(true); }
+  void on_request_body(std::string_view data, bool end) override {
+    body_.append(data);
+    if (end) inner_ = then_(std::move(body_));
+  }
+  void on_downstream_abort() override {
+    if (inner_) inner_->on_downstream_abort();
+  }
+
+ private:
+  gateway::Downstream& ds_;
+  WithBody then_;
+  std::string body_;
+  std::unique_ptr<gateway::Handler> inner_;
+};
+
 }  // namespace
 
-std::unique_ptr<gateway::Handler> lambda_request(gateway::Downstream& ds, gateway::RequestContext& ctx,
-                                                 std::string body, functions::FunctionHost& host,
+std::unique_ptr<gateway::Handler> read_body_then(gateway::Downstream& ds, WithBody then) {
+  return std::make_unique<BodyReader>(ds, std::move(then));
+}
+
+std::unique_ptr<gateway::Handler> lambda_request(gateway::Downstream& ds,
+                                                 gateway::RequestContext& ctx, std::string body,
+                                                 functions::FunctionHost& host,
                                                  net::EventLoop& loop) {
   const config::Config& cfg = *ctx.snapshot->config;
   std::string_view id = ctx.request_id;
@@ -245,17 +277,22 @@ std::unique_ptr<gateway::Handler> lambda_request(gateway::Downstream& ds, gatewa
   rest.remove_prefix(1);
   size_t slash = rest.find('/');
   std::string given = percent_decode(rest.substr(0, slash));
-  std::string_view action = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  std::string_view action =
+      slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
   std::string qualifier;
-  if (auto q = http::find_query_param(ctx.request->query, "Qualifier")) qualifier = percent_decode(*q);
+  if (auto q = http::find_query_param(ctx.request->query, "Qualifier"))
+    qualifier = percent_decode(*q);
   std::string name;
-  const config::Function* f = resolve_name(given, qualifier, name) ? find_function(cfg, name) : nullptr;
+  const config::Function* f =
+      resolve_name(given, qualifier, name) ? find_function(cfg, name) : nullptr;
   if (f == nullptr) {
     send_error(ds, 404, id, "ResourceNotFoundException",
-               fmt::format("Function not found: {}", given.substr(0, 4) == "arn:" ? given : function_arn(cfg, given)));
+               fmt::format("Function not found: {}",
+                           given.substr(0, 4) == "arn:" ? given : function_arn(cfg, given)));
     return nullptr;
   }
-  if (action == "invocations" && method == "POST") return invoke(ds, ctx, std::move(body), host, loop, *f);
+  if (action == "invocations" && method == "POST")
+    return invoke(ds, ctx, std::move(body), host, loop, *f);
   if (method == "GET" && action.empty()) {
     json::object o{{"Configuration", configuration(cfg, *f)},
                    {"Code", {{"RepositoryType", "S3"}, {"Location", ""}}},

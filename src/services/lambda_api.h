@@ -5,6 +5,7 @@
 // list-functions` and `get-function`. The request is already authenticated.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -17,8 +18,14 @@ namespace portico::services {
 
 // Answers ctx's request (its body already read) through ds; the returned handler (may
 // be null) stays alive while an invocation runs.
-std::unique_ptr<gateway::Handler> lambda_request(gateway::Downstream& ds, gateway::RequestContext& ctx,
-                                                 std::string body, functions::FunctionHost& host,
+// Reads the whole request body, then calls `then` with it; the handler `then` returns
+// (may be null) takes over.
+using WithBody = std::function<std::unique_ptr<gateway::Handler>(std::string body)>;
+std::unique_ptr<gateway::Handler> read_body_then(gateway::Downstream& ds, WithBody then);
+
+std::unique_ptr<gateway::Handler> lambda_request(gateway::Downstream& ds,
+                                                 gateway::RequestContext& ctx, std::string body,
+                                                 functions::FunctionHost& host,
                                                  net::EventLoop& loop);
 
 }  // namespace portico::services

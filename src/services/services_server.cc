@@ -9,42 +9,21 @@
 #include "services/lambda_api.h"
 
 namespace portico::services {
-namespace {
 
-// Reads the whole body (the signature covers its hash), then hands the request to
-// ServicesServer::serve; the API's own handler, if it keeps one, takes over.
-class SignedRequest final : public gateway::Handler {
- public:
-  SignedRequest(ServicesServer& server, gateway::Downstream& ds, gateway::RequestContext& ctx)
-      : server_(server), ds_(ds), ctx_(ctx) {}
-  void start() override { ds_.want_body(true); }
-  void on_request_body(std::string_view data, bool end) override {
-    body_.append(data);
-    if (end) inner_ = server_.serve(ds_, ctx_, std::move(body_));
-  }
-  void on_downstream_abort() override {
-    if (inner_) inner_->on_downstream_abort();
-  }
-
- private:
-  ServicesServer& server_;
-  gateway::Downstream& ds_;
-  gateway::RequestContext& ctx_;
-  std::string body_;
-  std::unique_ptr<gateway::Handler> inner_;
-};
-
-}  // namespace
-
-ServicesServer::ServicesServer(net::EventLoop& loop, const std::shared_ptr<const gateway::Snapshot>& snapshot,
+ServicesServer::ServicesServer(net::EventLoop& loop,
+                               const std::shared_ptr<const gateway::Snapshot>& snapshot,
                                functions::FunctionHost& functions, int listen_fd)
     : LoopServer(loop, listen_fd), snapshot_(snapshot), functions_(functions) {}
 
-std::unique_ptr<gateway::Handler> ServicesServer::dispatch(gateway::Downstream& ds, gateway::RequestContext& ctx) {
-  return std::make_unique<SignedRequest>(*this, ds, ctx);
+std::unique_ptr<gateway::Handler> ServicesServer::dispatch(gateway::Downstream& ds,
+                                                           gateway::RequestContext& ctx) {
+  // The signature covers the body's hash: read it whole first.
+  return read_body_then(
+      ds, [this, &ds, &ctx](std::string body) { return serve(ds, ctx, std::move(body)); });
 }
 
-std::unique_ptr<gateway::Handler> ServicesServer::serve(gateway::Downstream& ds, gateway::RequestContext& ctx,
+std::unique_ptr<gateway::Handler> ServicesServer::serve(gateway::Downstream& ds,
+                                                        gateway::RequestContext& ctx,
                                                         std::string body) {
   const config::Services& services = ctx.snapshot->config->services;
   const http::RequestHead& req = *ctx.request;
@@ -86,7 +65,8 @@ std::unique_ptr<gateway::Handler> ServicesServer::serve(gateway::Downstream& ds,
   if (!verified) return refuse(verified.error());
   if (auth->service == "lambda") return lambda_request(ds, ctx, std::move(body), functions_, loop_);
   send_error(ds, 400, ctx.request_id, "UnknownServiceException",
-             fmt::format("the service \"{}\" is not offered here (this Portico serves: lambda)", auth->service));
+             fmt::format("the service \"{}\" is not offered here (this Portico serves: lambda)",
+                         auth->service));
   return nullptr;
 }
 

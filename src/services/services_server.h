@@ -25,10 +25,12 @@ class ServicesServer final : public server::LoopServer {
                  functions::FunctionHost& functions, int listen_fd);
 
   const std::shared_ptr<const gateway::Snapshot>& current_snapshot() override { return snapshot_; }
-  std::unique_ptr<gateway::Handler> dispatch(gateway::Downstream& ds, gateway::RequestContext& ctx) override;
+  std::unique_ptr<gateway::Handler> dispatch(gateway::Downstream& ds,
+                                             gateway::RequestContext& ctx) override;
 
   // After the request's body is read: authenticates and serves it.
-  std::unique_ptr<gateway::Handler> serve(gateway::Downstream& ds, gateway::RequestContext& ctx, std::string body);
+  std::unique_ptr<gateway::Handler> serve(gateway::Downstream& ds, gateway::RequestContext& ctx,
+                                          std::string body);
 
  private:
   const std::shared_ptr<const gateway::Snapshot>& snapshot_;

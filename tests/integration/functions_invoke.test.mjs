@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LambdaClient, InvokeCommand, ListFunctionsCommand, GetFunctionCommand } from '../node/lambda.mjs';
-import { Portico, waitFor, tempDir } from './lib/harness.mjs';
+import { Portico, PORTICO_BIN, waitFor, tempDir } from './lib/harness.mjs';
 import { writeFunction } from './lib/functions.mjs';
 
 const run = promisify(execFile);
@@ -161,6 +161,21 @@ print(json.dumps({"status": r["StatusCode"], "event": out["event"], "names": nam
     assert.equal(out.dry, 204);
     assert.equal(out.missing, 'ResourceNotFoundException');
     assert.equal(out.tail, true);
+  });
+
+  await t.test('portico invoke: the result on stdout, the log on stderr, exit 1 on a function error', async () => {
+    const { stdout, stderr } = await run(PORTICO_BIN, ['invoke', 'echo', '--payload', '{"via":"cli"}', '--admin', p.adminAddress]);
+    assert.deepEqual(JSON.parse(stdout).event, { via: 'cli' });
+    assert.match(stderr, /START RequestId: [0-9a-f-]{36} Version: \$LATEST/);
+    assert.match(stderr, /echo got \{"via":"cli"\}/);
+    assert.match(stderr, /REPORT RequestId: .*Billed Duration: \d+ ms/);
+    const fs = await import('node:fs');
+    const file = path.join(root, 'payload.json');
+    fs.writeFileSync(file, '{"fail": true}');
+    await assert.rejects(run(PORTICO_BIN, ['invoke', 'echo', '--payload', `@${file}`, '--admin', p.adminAddress]),
+      (e) => e.code === 1 && /RangeError/.test(e.stdout));
+    await assert.rejects(run(PORTICO_BIN, ['invoke', 'nope', '--admin', p.adminAddress]),
+      (e) => e.code === 1 && /Function not found/.test(e.stdout));
   });
 
   await t.test('the AWS CLI (Debian awscli): invoke, list-functions, get-function', async () => {

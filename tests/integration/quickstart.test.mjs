@@ -45,6 +45,10 @@ test('quickstart: make run serves the example and curl through it works', async 
     const up = (await json('http://127.0.0.1:9901/upstreams')).json.products;
     assert.equal(up.usable, 2);
     assert.equal(up.health_checks, true);
+    r = await json('http://127.0.0.1:8080/greet/ann');
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.equal(r.json.greeting, 'hello, ann');
+    assert.equal(r.json.function, 'greet');
     r = await json('http://127.0.0.1:8080/echo/anything', { method: 'POST', body: '{"a":1}' });
     assert.equal(r.json.body, '{"a":1}');
     r = await json('http://127.0.0.1:8080/private/products/1');
