@@ -162,7 +162,9 @@ void UpstreamManager::set_endpoints(Upstream& u, std::vector<discovery::Discover
     discovery_failed(u, "the source lists no endpoints");
     return;
   }
-  if (!u.source_error.empty()) log::info("upstream \"{}\": discovery works again", u.cfg.name);
+  bool had_error = !u.source_error.empty();
+  bool was_listed = u.listed;
+  if (had_error) log::info("upstream \"{}\": discovery works again", u.cfg.name);
   u.source_error.clear();
   u.listed = true;
   u.stats->discovery_ok.set(1);
@@ -170,9 +172,11 @@ void UpstreamManager::set_endpoints(Upstream& u, std::vector<discovery::Discover
 
   std::map<std::string, std::unique_ptr<Endpoint>> next;
   std::vector<std::string> added;
+  bool reweighted = false;
   for (auto& d : list) {
     auto it = u.endpoints.find(d.text);
     if (it != u.endpoints.end()) {
+      reweighted |= it->second->where.weight != d.weight;
       it->second->where.weight = d.weight;
       next[d.text] = std::move(it->second);
       u.endpoints.erase(it);
@@ -198,13 +202,16 @@ void UpstreamManager::set_endpoints(Upstream& u, std::vector<discovery::Discover
               u.source->describe(), added.empty() ? "" : fmt::format(", added {}", fmt::join(added, " ")),
               u.endpoints.empty() ? "" : fmt::format(", removed {}", u.endpoints.size()));
   }
+  bool changed = !added.empty() || !u.endpoints.empty() || reweighted || !was_listed;
   u.endpoints = std::move(next);
   if (u.cfg.health.enabled()) {
     for (auto& [address, e] : u.endpoints) {
       if (!e->check_timer) start_checks(u, *e);
     }
   }
-  publish(u);
+  // The same answer again (a TTL expiring) changes nothing: the workers keep their set
+  // and with it the balancing state (a new set would restart weighted round robin).
+  if (changed || had_error) publish(u);
 }
 
 void UpstreamManager::discovery_failed(Upstream& u, std::string error) {
