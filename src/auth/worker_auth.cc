@@ -183,19 +183,13 @@ AuthOutcome WorkerAuth::admit(const config::Route& route, const config::AuthMeth
 }
 
 AuthOutcome WorkerAuth::authorizer(const config::Config& config, size_t method_index, gateway::RequestContext& ctx,
-                                   AuthWaiter* waiter) {
-  const config::AuthMethod& method = config.auth[method_index];
+                                   const std::vector<std::string_view>& identity, AuthWaiter* waiter) {
   if (authorizers_ == nullptr) {
     AuthOutcome o;
     o.kind = AuthOutcome::Kind::kDenied;
     o.status = 500;
     o.message = "authorizer functions are not available in this process";
     return o;
-  }
-  std::vector<std::string_view> identity;
-  for (const auto& source : method.authorizer.identity) {
-    auto value = find_credential(*ctx.request, source);
-    identity.push_back(value ? value->value : std::string_view());
   }
   AuthOutcome o = authorizers_->authorize(config, method_index, ctx, identity, waiter, loop_);
   if (o.kind == AuthOutcome::Kind::kPending) o.method = static_cast<int>(method_index);
@@ -209,13 +203,15 @@ AuthOutcome WorkerAuth::decide(const config::Config& config, const config::Route
     if (method.kind == config::AuthMethod::Kind::kAuthorizer) {
       // Every identity source must be present (else 401 without invoking, as API
       // Gateway does).
-      bool present = std::all_of(method.authorizer.identity.begin(), method.authorizer.identity.end(),
-                                 [&](const config::CredentialSource& s) {
-                                   return find_credential(*ctx.request, s).has_value();
-                                 });
-      if (!present) continue;
+      std::vector<std::string_view> identity;
+      for (const auto& source : method.authorizer.identity) {
+        auto value = find_credential(*ctx.request, source);
+        if (!value) break;
+        identity.push_back(value->value);
+      }
+      if (identity.size() != method.authorizer.identity.size()) continue;
       method_index = index;
-      AuthOutcome o = authorizer(config, static_cast<size_t>(index), ctx, waiter);
+      AuthOutcome o = authorizer(config, static_cast<size_t>(index), ctx, identity, waiter);
       if (o.kind != AuthOutcome::Kind::kAllowed) return o;
       return admit(route, method, ctx, nullptr);
     }

@@ -91,7 +91,7 @@ class WorkerAuth {
                       gateway::RequestContext& ctx);
   AuthOutcome wait(Remote& remote, AuthWaiter* waiter, size_t method_index);
   AuthOutcome authorizer(const config::Config& config, size_t method_index, gateway::RequestContext& ctx,
-                         AuthWaiter* waiter);
+                         const std::vector<std::string_view>& identity, AuthWaiter* waiter);
   // After a method allowed: what the route requires of the principal, and what goes on.
   AuthOutcome admit(const config::Route& route, const config::AuthMethod& method, gateway::RequestContext& ctx,
                     const config::CredentialSource* credential);

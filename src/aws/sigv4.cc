@@ -87,33 +87,12 @@ SigV4Error fail(K kind, const SigV4Options& o, bool presigned, std::string messa
 
 static_assert(std::size(kCodes) == static_cast<size_t>(K::kInternal) + 1);
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 bool is_hex_sha256(std::string_view s) {
   return s.size() == 64 && s.find_first_not_of("0123456789abcdefABCDEF") == std::string_view::npos;
 }
 
 // A malformed escape stays as it is: it then encodes as %25..., which the client cannot
 // have signed, so the request fails on its signature rather than being guessed at.
-std::string percent_decode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-      i += 2;
-    } else {
-      out += plus_is_space && s[i] == '+' ? ' ' : s[i];
-    }
-  }
-  return out;
-}
-
 using Params = std::vector<std::pair<std::string, std::string>>;  // decoded
 
 Params parse_query(std::string_view query, bool plus_is_space) {

@@ -15,8 +15,9 @@
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 #include <vector>
+
+#include "core/result.h"
 
 namespace portico::aws {
 
@@ -109,40 +110,9 @@ struct SigV4Error {
   std::string verbose_message() const;
 };
 
-// portico::Result's shape with an error that carries the AWS code.
+// A result whose error carries the AWS code.
 template <typename T>
-class [[nodiscard]] SigV4Result {
- public:
-  SigV4Result(T value) : v_(std::move(value)) {}           // NOLINT: implicit by design
-  SigV4Result(SigV4Error error) : v_(std::move(error)) {}  // NOLINT
-
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() { return std::get<0>(v_); }
-  const T& value() const { return std::get<0>(v_); }
-  T& operator*() { return value(); }
-  const T& operator*() const { return value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  const SigV4Error& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, SigV4Error> v_;
-};
-
-template <>
-class [[nodiscard]] SigV4Result<void> {
- public:
-  SigV4Result() = default;
-  SigV4Result(SigV4Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT
-  bool ok() const { return ok_; }
-  explicit operator bool() const { return ok_; }
-  const SigV4Error& error() const { return error_; }
-
- private:
-  SigV4Error error_;
-  bool ok_ = true;
-};
+using SigV4Result = Result<T, SigV4Error>;
 
 // Reads the Authorization header ("AWS4-HMAC-SHA256 Credential=..., SignedHeaders=...,
 // Signature=...", with or without spaces after the commas) or the X-Amz-* query

@@ -23,6 +23,10 @@ std::optional<uint64_t> parse_u64(std::string_view s);
 void json_escape(std::string& out, std::string_view s);
 std::string json_quote(std::string_view s);
 
+// Decodes %XX escapes (a malformed one stays as it is); plus_is_space: '+' is a space
+// (form encoding, as API Gateway reads query strings).
+std::string percent_decode(std::string_view s, bool plus_is_space = false);
+
 size_t edit_distance(std::string_view a, std::string_view b);
 // The closest candidate if it is plausibly a misspelling of name, else empty.
 std::string suggest(std::string_view name, const std::vector<std::string>& candidates);

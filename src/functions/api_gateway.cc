@@ -166,31 +166,6 @@ Fields group_headers(const http::HeaderList* headers, bool drop_cookie) {
   return out;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = ascii_lower(c);
-  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-// Decodes %XX (a malformed escape stays as it is) and '+' as a space, as API Gateway does
-// for queryStringParameters (a "+" reaches the function as " "; a real plus is "%2B").
-std::string decode_query_component(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
-               hex_value(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 // "a=1&a=2&flag" -> a: [1, 2], flag: [""]; names and values decoded, grouped by exact name.
 Params parse_query(std::string_view query) {
   Params out;
@@ -198,8 +173,8 @@ Params parse_query(std::string_view query) {
     if (pair.empty()) continue;
     size_t eq = pair.find('=');
     std::string value =
-        eq == std::string_view::npos ? std::string() : decode_query_component(pair.substr(eq + 1));
-    add_to_group(out, decode_query_component(pair.substr(0, eq)), std::move(value));
+        eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true);
+    add_to_group(out, percent_decode(pair.substr(0, eq), true), std::move(value));
   }
   return out;
 }

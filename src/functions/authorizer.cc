@@ -151,8 +151,10 @@ auth::AuthOutcome Authorizers::evaluate(const AuthorizerDecision& d, gateway::Re
                                         const std::string& name) {
   if (!d.error.empty())
     return denied(500, fmt::format("the authorizer {} failed: {}", name, d.error));
-  if (!d.allows(route_arn(ctx, region_, account_id_)))
-    return denied(403, "the authorizer denied the request");
+  // A simple answer needs no ARN: formatted only for a policy (a cache hit is on the
+  // request path).
+  bool allowed = d.simple ? d.authorized : d.allows(route_arn(ctx, region_, account_id_));
+  if (!allowed) return denied(403, "the authorizer denied the request");
   ctx.principal = d.principal;
   return auth::AuthOutcome{};
 }

@@ -83,7 +83,8 @@ void FunctionHost::apply(std::vector<config::Function> functions) {
 }
 
 std::shared_ptr<Ticket> FunctionHost::invoke(const std::string& function, std::string payload,
-                                             net::EventLoop& loop, Reply reply, InvokeOptions options) {
+                                             net::EventLoop& loop, Reply reply,
+                                             InvokeOptions options) {
   auto ticket = std::make_shared<Ticket>();
   Invocation inv;
   inv.request_id = random_uuid();
@@ -96,12 +97,11 @@ std::shared_ptr<Ticket> FunctionHost::invoke(const std::string& function, std::s
   loop_.post([this, function, inv = std::move(inv)]() mutable {
     auto it = pools_.find(function);
     if (it == pools_.end()) {
-      InvocationResult r;
-      r.status = InvocationResult::Status::kNotFound;
-      r.error_type = "ResourceNotFoundException";
-      r.message = fmt::format("Function not found: arn:aws:lambda:{}:{}:function:{}",
-                              settings_.region, settings_.account_id, function);
-      FunctionPool::deliver(std::move(inv), std::move(r));
+      FunctionPool::deliver(
+          std::move(inv),
+          refusal(InvocationResult::Status::kNotFound, "ResourceNotFoundException",
+                  "Function not found: " +
+                      function_arn(settings_.region, settings_.account_id, function)));
       return;
     }
     it->second->invoke(std::move(inv));

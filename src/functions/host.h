@@ -40,12 +40,6 @@ class FunctionHost {
   }
   const HostSettings& settings() const { return settings_; }
 
-  // For tests and status pages, from any thread (a snapshot posted back).
-  struct PoolStatus {
-    std::string name;
-    size_t instances = 0;
-    size_t waiting = 0;
-  };
 
  private:
   void apply(std::vector<config::Function> functions);

@@ -64,12 +64,6 @@ std::string trace_id() {
                      hex_id(16));
 }
 
-// Lambda's error document.
-std::string error_document(std::string_view type, std::string_view message) {
-  return fmt::format(R"({{"errorType":{},"errorMessage":{}}})", json_quote(type),
-                     json_quote(message));
-}
-
 // The high-water mark of the process's resident memory (VmHWM), in bytes; 0 if unknown.
 uint64_t read_max_rss(pid_t pid) {
   char path[64];
@@ -133,13 +127,8 @@ Instance::~Instance() {
   }
   if (!cgroup_.empty()) pool_.settings().cgroups->remove(cgroup_);
   if (current_) {
-    InvocationResult r;
-    r.status = InvocationResult::Status::kRuntimeError;
-    r.request_id = current_->request_id;
-    r.error_type = "Runtime.ExitError";
-    r.message = fmt::format("RequestId: {} Error: the function's instance was stopped",
-                            current_->request_id);
-    r.payload = error_document(r.error_type, r.message);
+    InvocationResult r = failure(InvocationResult::Status::kRuntimeError, current_->request_id,
+                                 "Runtime.ExitError", "the function's instance was stopped");
     FunctionPool::deliver(std::move(*current_), std::move(r));
   }
 }
@@ -338,8 +327,7 @@ void Instance::assign(Invocation&& inv) {
   timeout_.arm_after_ms(f.timeout_ms);
   pool_.stats().invocations.add();
   pool_.stats().concurrent.inc();
-  log(
-                 fmt::format("START RequestId: {} Version: $LATEST", current_->request_id));
+  log(fmt::format("START RequestId: {} Version: $LATEST", current_->request_id));
   RuntimeConnection* c = parked_;
   parked_ = nullptr;
   c->send_invocation(head, current_->payload);
@@ -379,12 +367,7 @@ uint64_t Instance::sample_memory() {
 void Instance::fail_current(InvocationResult::Status status, std::string_view type,
                             std::string_view message) {
   if (!current_) return;
-  InvocationResult r;
-  r.status = status;
-  r.error_type = std::string(type);
-  r.message = fmt::format("RequestId: {} Error: {}", current_->request_id, message);
-  r.payload = error_document(r.error_type, r.message);
-  finish(std::move(r));
+  finish(failure(status, current_->request_id, type, message));
 }
 
 // An answer (response or error) for the running invocation is acknowledged; one for

@@ -69,7 +69,6 @@ class Instance final : public RuntimeApiHandler {
   int64_t idle_since_ms() const { return idle_since_ms_; }
   // The id of the invocation running now (for log lines), or empty.
   std::string_view current_request_id() const;
-  const std::string& log_stream() const { return log_stream_; }
 
   // RuntimeApiHandler
   void on_next(RuntimeConnection& c) override;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace portico::functions {
 
@@ -29,6 +30,17 @@ struct InvocationResult {
   std::string log;         // when asked for (InvokeOptions::tail_log): the invocation's log lines
   bool ok() const { return status == Status::kOk; }
 };
+
+// Lambda's error document: {"errorType", "errorMessage"}.
+std::string error_document(std::string_view type, std::string_view message);
+// A failure as Lambda reports it: "RequestId: ID Error: WHAT" in an error document.
+InvocationResult failure(InvocationResult::Status status, std::string_view request_id,
+                         std::string_view type, std::string_view what);
+// A refusal before anything ran (throttled, no such function): no document.
+InvocationResult refusal(InvocationResult::Status status, std::string type, std::string message);
+// "arn:aws:lambda:REGION:ACCOUNT:function:NAME"
+std::string function_arn(std::string_view region, std::string_view account_id,
+                         std::string_view name);
 
 using Reply = std::function<void(InvocationResult&&)>;
 

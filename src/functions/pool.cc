@@ -28,8 +28,7 @@ FunctionPool::FunctionPool(net::EventLoop& loop, const HostSettings& settings,
       queue_timer_(loop, [this] { expire_queue(); }),
       respawn_timer_(loop, [this] { scale(); }),
       scale_timer_(loop, [this] { scale(); }) {
-  arn_ = fmt::format("arn:aws:lambda:{}:{}:function:{}", settings_.region, settings_.account_id,
-                     function_.name);
+  arn_ = function_arn(settings_.region, settings_.account_id, function_.name);
   if (settings_.stats != nullptr) {
     stats_ = settings_.stats->function(function_.name);
   } else {
@@ -48,10 +47,8 @@ FunctionPool::~FunctionPool() {
 void FunctionPool::stop_all() {
   draining_ = true;
   for (auto& inv : queue_) {
-    InvocationResult r;
-    r.status = InvocationResult::Status::kNotFound;
-    r.message = "Portico is shutting down";
-    deliver(std::move(inv), std::move(r));
+    deliver(std::move(inv), refusal(InvocationResult::Status::kNotFound, "ServiceException",
+                                    "Portico is shutting down"));
   }
   queue_.clear();
   instances_.clear();  // each kills and reaps its process
@@ -105,11 +102,8 @@ void FunctionPool::publish() {
 
 void FunctionPool::throttle(Invocation&& inv, std::string message) {
   stats_->throttles.add();
-  InvocationResult r;
-  r.status = InvocationResult::Status::kThrottled;
-  r.error_type = "TooManyRequestsException";
-  r.message = std::move(message);
-  deliver(std::move(inv), std::move(r));
+  deliver(std::move(inv), refusal(InvocationResult::Status::kThrottled, "TooManyRequestsException",
+                                  std::move(message)));
 }
 
 // An invocation waits for an instance at most the function's timeout.
@@ -159,14 +153,9 @@ bool FunctionPool::start_instance(bool provisioned) {
     while (queue_.size() > starting_) {
       Invocation inv = std::move(queue_.back());
       queue_.pop_back();
-      InvocationResult r;
-      r.status = InvocationResult::Status::kRuntimeError;
-      r.error_type = "Runtime.ExitError";
-      r.message =
-          fmt::format("RequestId: {} Error: cannot start the function: {}", inv.request_id, error);
-      r.payload = fmt::format(R"({{"errorType":"Runtime.ExitError","errorMessage":{}}})",
-                              json_quote(r.message));
-      deliver(std::move(inv), std::move(r));
+      std::string id = inv.request_id;
+      deliver(std::move(inv), failure(InvocationResult::Status::kRuntimeError, id,
+                                      "Runtime.ExitError", "cannot start the function: " + error));
     }
     respawn_timer_.arm_after_ms(
         std::min<int64_t>(100 << std::min<uint32_t>(failed_starts_++, 5), 5'000));
@@ -262,16 +251,12 @@ void FunctionPool::on_instance_exit(Instance& instance, const std::string& init_
         queue_.pop_front();
         if (inv.ticket && inv.ticket->cancelled()) continue;
         InvocationResult r;
-        r.status = InvocationResult::Status::kRuntimeError;
         if (init_error.empty()) {
-          r.error_type = "Runtime.ExitError";
-          r.message = fmt::format("RequestId: {} Error: Runtime exited with error: {}",
-                                  inv.request_id, exit_text);
-          r.payload = fmt::format(R"({{"errorType":"Runtime.ExitError","errorMessage":{}}})",
-                                  json_quote(r.message));
+          r = failure(InvocationResult::Status::kRuntimeError, inv.request_id, "Runtime.ExitError",
+                      "Runtime exited with error: " + exit_text);
         } else {
-          r.error_type = init_error_type;
-          r.message = init_error;
+          // The runtime's own document (from /init/error) is the answer.
+          r = refusal(InvocationResult::Status::kRuntimeError, init_error_type, init_error);
           r.payload = init_error;
         }
         stats_->errors.add();
@@ -322,11 +307,8 @@ void FunctionPool::drain(FunctionPool* successor, std::function<void()> on_empty
     if (successor != nullptr) {
       successor->invoke(std::move(inv));
     } else {
-      InvocationResult r;
-      r.status = InvocationResult::Status::kNotFound;
-      r.error_type = "ResourceNotFoundException";
-      r.message = fmt::format("Function not found: {}", arn_);
-      deliver(std::move(inv), std::move(r));
+      deliver(std::move(inv), refusal(InvocationResult::Status::kNotFound,
+                                      "ResourceNotFoundException", "Function not found: " + arn_));
     }
   }
   for (auto& i : instances_) {

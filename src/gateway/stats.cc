@@ -27,58 +27,50 @@ void RouteCounters::record(int status, int64_t duration_ns) {
   by_class[(cls >= 1 && cls <= 5) ? cls : 0].add();
 }
 
+namespace {
+
+// The stats object `match` finds, else a new one made of args (keyed by name, so a
+// reload keeps counting into the same object). The caller holds the registry's lock.
+template <typename S, typename Match, typename... Args>
+S* find_or_add(std::deque<std::unique_ptr<S>>& list, Match match, const Args&... args) {
+  for (auto& s : list) {
+    if (match(*s)) return s.get();
+  }
+  list.push_back(std::make_unique<S>(args...));
+  return list.back().get();
+}
+
+}  // namespace
+
 RouteStats* StatsRegistry::route(const std::string& name) {
   std::lock_guard lock(mu_);
-  for (auto& r : routes_) {
-    if (r->name == name) return r.get();
-  }
-  routes_.push_back(std::make_unique<RouteStats>(name));
-  return routes_.back().get();
+  return find_or_add(routes_, [&](const RouteStats& r) { return r.name == name; }, name);
 }
 
 AuthStats* StatsRegistry::auth(const std::string& method) {
   std::lock_guard lock(mu_);
-  for (auto& a : auth_) {
-    if (a->name == method) return a.get();
-  }
-  auth_.push_back(std::make_unique<AuthStats>(method));
-  return auth_.back().get();
+  return find_or_add(auth_, [&](const AuthStats& a) { return a.name == method; }, method);
 }
 
 FunctionStats* StatsRegistry::function(const std::string& name) {
   std::lock_guard lock(mu_);
-  for (auto& f : functions_) {
-    if (f->name == name) return f.get();
-  }
-  functions_.push_back(std::make_unique<FunctionStats>(name));
-  return functions_.back().get();
+  return find_or_add(functions_, [&](const FunctionStats& f) { return f.name == name; }, name);
 }
 
 LimitStats* StatsRegistry::limit(const std::string& name, bool plan) {
   std::lock_guard lock(mu_);
-  for (auto& l : limits_) {
-    if (l->name == name && l->plan == plan) return l.get();
-  }
-  limits_.push_back(std::make_unique<LimitStats>(name, plan));
-  return limits_.back().get();
+  return find_or_add(limits_, [&](const LimitStats& l) { return l.name == name && l.plan == plan; }, name, plan);
 }
 
 UpstreamStats* StatsRegistry::upstream(const std::string& name) {
   std::lock_guard lock(mu_);
-  for (auto& u : upstreams_) {
-    if (u->name == name) return u.get();
-  }
-  upstreams_.push_back(std::make_unique<UpstreamStats>(name));
-  return upstreams_.back().get();
+  return find_or_add(upstreams_, [&](const UpstreamStats& u) { return u.name == name; }, name);
 }
 
 EndpointStats* StatsRegistry::endpoint(const std::string& upstream, const std::string& address) {
   std::lock_guard lock(mu_);
-  for (auto& e : endpoints_) {
-    if (e->upstream == upstream && e->address == address) return e.get();
-  }
-  endpoints_.push_back(std::make_unique<EndpointStats>(upstream, address));
-  return endpoints_.back().get();
+  return find_or_add(endpoints_, [&](const EndpointStats& e) { return e.upstream == upstream && e.address == address; },
+                     upstream, address);
 }
 
 

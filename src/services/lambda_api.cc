@@ -21,25 +21,6 @@ constexpr std::string_view kPrefix = "/2015-03-31/functions";
 constexpr uint64_t kMaxSyncPayload = 6 * 1024 * 1024;  // 6291456, Lambda's limit
 constexpr size_t kLogTailBytes = 4096;
 
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    auto hex = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      return -1;
-    };
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 // A FunctionName as Lambda takes it: a name, an ARN, or a partial ARN
 // (ACCOUNT:function:NAME), each with an optional :QUALIFIER. Only $LATEST exists here.
 bool resolve_name(std::string_view given, std::string_view qualifier, std::string& name) {
@@ -69,8 +50,7 @@ const config::Function* find_function(const config::Config& cfg, const std::stri
 }
 
 std::string function_arn(const config::Config& cfg, std::string_view name) {
-  return fmt::format("arn:aws:lambda:{}:{}:function:{}", cfg.services.region,
-                     cfg.services.account_id, name);
+  return functions::function_arn(cfg.services.region, cfg.services.account_id, name);
 }
 
 // FunctionConfiguration, as GetFunction and ListFunctions answer it.
