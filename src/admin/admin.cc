@@ -4,6 +4,7 @@
 
 #include "config/json.h"
 #include "core/strings.h"
+#include "http/request_values.h"
 #include "net/socket.h"
 #include "services/lambda_api.h"
 
@@ -35,7 +36,95 @@ class TextHandler final : public gateway::Handler {
 
 constexpr std::string_view kJson = "application/json";
 
+// An answer that comes later (from another thread): sent unless the client went away.
+class LaterHandler final : public gateway::Handler {
+ public:
+  explicit LaterHandler(gateway::Downstream& ds) : ds_(ds), alive_(std::make_shared<bool>(true)) {}
+  ~LaterHandler() override { *alive_ = false; }
+  void start() override {}
+  void on_request_body(std::string_view, bool) override {}
+  void on_downstream_abort() override {}
+  // A callback that sends (status, JSON body) if this handler still exists.
+  std::function<void(int, std::string)> answer() {
+    return [this, alive = alive_](int status, std::string body) {
+      if (!*alive) return;
+      TextHandler(ds_, status, kJson, std::move(body)).start();
+    };
+  }
+
+ private:
+  gateway::Downstream& ds_;
+  std::shared_ptr<bool> alive_;
+};
+
+std::string error_json(std::string_view message) {
+  return "{\"error\":" + json_quote(message) + "}\n";
+}
+
 }  // namespace
+
+std::unique_ptr<gateway::Handler> AdminServer::dead_letters(gateway::Downstream& ds,
+                                                            gateway::RequestContext& ctx) {
+  std::string_view path = ctx.path;
+  std::string_view method = ctx.request->method;
+  async::AsyncInvoker* invoker = backend_.async_invoker();
+  async::DeadLetterFilter filter;
+  size_t limit = 100;
+  std::string_view query = ctx.request->query;
+  if (auto v = http::find_query_param(query, "function")) filter.function = percent_decode(*v);
+  if (auto v = http::find_query_param(query, "id")) filter.id = percent_decode(*v);
+  if (auto v = http::find_query_param(query, "limit")) {
+    auto n = parse_u64(*v);
+    if (!n || *n == 0) {
+      ds.send_error(400, "limit must be a positive integer");
+      return nullptr;
+    }
+    limit = static_cast<size_t>(std::min<uint64_t>(*n, 100'000));
+  }
+  bool replay = path == "/dead-letters/replay";
+  if (replay ? method != "POST" : method != "GET" && method != "DELETE") {
+    const char* allow = replay ? "POST" : "GET, DELETE";
+    ds.send_error(405, fmt::format("use {} for {}", allow, path), fmt::format("Allow: {}\r\n", allow));
+    return nullptr;
+  }
+  if (invoker == nullptr) {
+    ds.send_error(404, "asynchronous invocation is not running");
+    return nullptr;
+  }
+  auto handler = std::make_unique<LaterHandler>(ds);
+  auto answer = handler->answer();
+  if (replay) {
+    invoker->replay(filter, loop_, [answer](Result<std::vector<async::Replayed>> r) {
+      if (!r) return answer(500, error_json(r.error().message));
+      std::string body = "{\"Replayed\":[";
+      for (size_t i = 0; i < r->size(); ++i) {
+        const auto& e = (*r)[i];
+        body += fmt::format("{}{{\"function\":{},\"previousRequestId\":{},\"requestId\":{}}}",
+                            i == 0 ? "" : ",", json_quote(e.function), json_quote(e.old_id),
+                            json_quote(e.new_id));
+      }
+      answer(200, body + "]}\n");
+    });
+  } else if (method == "DELETE") {
+    invoker->purge(filter, loop_, [answer](Result<size_t> r) {
+      if (!r) return answer(500, error_json(r.error().message));
+      answer(200, fmt::format("{{\"Purged\":{}}}\n", *r));
+    });
+  } else {
+    invoker->dead_letters(filter, limit, loop_,
+                          [answer, invoker](Result<std::vector<async::DeadLetter>> r) {
+                            if (!r) return answer(500, error_json(r.error().message));
+                            std::string body = "{\"DeadLetters\":[";
+                            for (size_t i = 0; i < r->size(); ++i) {
+                              if (i > 0) body += ',';
+                              body += async::destination_record((*r)[i], invoker->region(),
+                                                                invoker->account_id());
+                            }
+                            answer(200, body + "]}\n");
+                          });
+  }
+  return handler;
+}
 
 AdminServer::AdminServer(net::EventLoop& loop, Backend& backend, int listen_fd)
     : LoopServer(loop, listen_fd), backend_(backend) {}
@@ -92,10 +181,12 @@ std::unique_ptr<gateway::Handler> AdminServer::dispatch(gateway::Downstream& ds,
   if (path.substr(0, 21) == "/2015-03-31/functions" && backend_.functions() != nullptr) {
     functions::FunctionHost& host = *backend_.functions();
     return services::read_body_then(ds, [this, &ds, &ctx, &host](std::string body) {
-      return services::lambda_request(ds, ctx, std::move(body), host, loop_);
+      return services::lambda_request(ds, ctx, std::move(body), {host, backend_.async_invoker()},
+                                      loop_);
     });
   }
-  ds.send_error(404, fmt::format("no admin endpoint {} (try /healthz, /metrics, /config, /upstreams, POST /reload)", path));
+  if (path == "/dead-letters" || path == "/dead-letters/replay") return dead_letters(ds, ctx);
+  ds.send_error(404, fmt::format("no admin endpoint {} (try /healthz, /metrics, /config, /upstreams, POST /reload, /dead-letters)", path));
   return nullptr;
 }
 

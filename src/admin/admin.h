@@ -6,11 +6,16 @@
 //   POST /reload   reload the config file now; 200 or 422 with the errors
 //   /2015-03-31/functions/...  Lambda's API as on the services listener, unsigned: the
 //                  admin listener is trusted (loopback); `portico invoke` uses it
+//   GET    /dead-letters         asynchronous events that failed for good, as Lambda's
+//                                on-failure destination records (?function= ?id= ?limit=)
+//   POST   /dead-letters/replay  runs them again as new events (same filters)
+//   DELETE /dead-letters         removes them (same filters); `portico dlq` uses these
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "async/async_invoker.h"
 #include "functions/host.h"
 #include "gateway/snapshot.h"
 #include "net/event_loop.h"
@@ -34,6 +39,7 @@ class Backend {
   virtual std::string upstreams_json() = 0;
   virtual bool draining() const = 0;
   virtual functions::FunctionHost* functions() = 0;
+  virtual async::AsyncInvoker* async_invoker() = 0;
 };
 
 class AdminServer final : public server::LoopServer {
@@ -46,6 +52,8 @@ class AdminServer final : public server::LoopServer {
   std::unique_ptr<gateway::Handler> dispatch(gateway::Downstream& ds, gateway::RequestContext& ctx) override;
 
  private:
+  std::unique_ptr<gateway::Handler> dead_letters(gateway::Downstream& ds,
+                                                 gateway::RequestContext& ctx);
   Backend& backend_;
 };
 

@@ -77,7 +77,9 @@ Server::~Server() {
   services_.reset();
   workers_.clear();
   authorizers_.reset();
+  if (async_) async_->stop();  // before the host it invokes; destroyed after it (the host posts to it)
   functions_.reset();
+  async_.reset();
   upstreams_.reset();
   jwks_.reset();
   signals_.reset();
@@ -199,6 +201,10 @@ bool Server::start() {
   functions_ = std::make_unique<functions::FunctionHost>(host_settings);
   functions_->configure(*cfg);
   functions_->start();
+  async_ = std::make_unique<async::AsyncInvoker>(*functions_, cfg->server.data_dir + "/async-events.sqlite3",
+                                                 *stats_);
+  async_->configure(*cfg);
+  async_->start();
   authorizers_ = std::make_unique<functions::Authorizers>(*functions_, host_settings.region, host_settings.account_id);
   for (int w = 0; w < workers; ++w) {
     workers_.push_back(std::make_unique<server::Worker>(w, *stats_, current_, fds[static_cast<size_t>(w)],
@@ -213,7 +219,8 @@ bool Server::start() {
   for (auto& w : workers_) w->start();
   workers_running_ = workers;
   if (admin_fd >= 0) admin_ = std::make_unique<admin::AdminServer>(loop_, *this, admin_fd);
-  if (services_fd >= 0) services_ = std::make_unique<services::ServicesServer>(loop_, current_, *functions_, services_fd);
+  if (services_fd >= 0) services_ = std::make_unique<services::ServicesServer>(loop_, current_, *functions_, async_.get(),
+                                                                           services_fd);
   if (options_.watch) {
     watcher_ = std::make_unique<net::FileWatcher>(loop_, options_.config_path, [this] {
       std::string text, err;
@@ -287,6 +294,7 @@ admin::ReloadResult Server::reload(const char* trigger) {
   upstreams_->configure(*cfg);
   jwks_->configure(*cfg);
   functions_->configure(*cfg);
+  async_->configure(*cfg);
   for (auto& w : workers_) w->install(current_);
   if (options_.watch) watch_other_files(*cfg);
   apply_log_level(*cfg);
@@ -337,6 +345,8 @@ int Server::run() {
   if (!start()) return 1;
   loop_.run();
   for (auto& w : workers_) w->join();
+  // Events still running are not waited for: they are stored and run after a restart.
+  if (async_) async_->stop();
   if (functions_) functions_->shutdown();
   if (admin_) admin_->close_all();
   if (services_) services_->close_all();

@@ -14,6 +14,7 @@
 #include "net/event_loop.h"
 #include "server/worker.h"
 #include "auth/jwks_manager.h"
+#include "async/async_invoker.h"
 #include "functions/authorizer.h"
 #include "functions/host.h"
 #include "services/services_server.h"
@@ -43,6 +44,7 @@ class Server final : public admin::Backend {
   std::string upstreams_json() override { return upstreams_->status_json(); }
   bool draining() const override { return draining_; }
   functions::FunctionHost* functions() override { return functions_.get(); }
+  async::AsyncInvoker* async_invoker() override { return async_.get(); }
 
  private:
   class SignalHandler;
@@ -62,6 +64,7 @@ class Server final : public admin::Backend {
   std::unique_ptr<auth::JwksManager> jwks_;               // likewise
   std::unique_ptr<functions::FunctionHost> functions_;    // outlives the workers that invoke it
   std::unique_ptr<functions::Authorizers> authorizers_;   // likewise
+  std::unique_ptr<async::AsyncInvoker> async_;            // Event invocations (stored, retried)
   ratelimit::Registry limits_;                            // rate-limit stores and quota book, by config
   std::vector<std::unique_ptr<server::Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;

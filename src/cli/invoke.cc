@@ -1,8 +1,5 @@
 #include "cli/invoke.h"
 
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -10,55 +7,26 @@
 
 #include <fmt/format.h>
 
-#include "config/loader.h"
+#include "cli/admin_client.h"
 #include "core/base64.h"
-#include "http/parser.h"
-#include "net/socket.h"
 
 namespace portico::cli {
 namespace {
 
-// One blocking request on a fresh connection; the whole answer until the server closes.
-bool exchange(const net::Address& addr, const std::string& request, std::string& response,
-              std::string& error) {
-  int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || ::connect(fd, addr.sa(), addr.len) != 0) {
-    error = fmt::format("cannot connect to the admin listener {}: {} (is Portico running?)",
-                        addr.to_string(), strerror(errno));
-    if (fd >= 0) ::close(fd);
-    return false;
-  }
-  size_t off = 0;
-  while (off < request.size()) {
-    ssize_t n = ::send(fd, request.data() + off, request.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) {
-      error = fmt::format("sending the request: {}", strerror(errno));
-      ::close(fd);
-      return false;
-    }
-    off += static_cast<size_t>(n);
-  }
-  char buf[64 * 1024];
-  for (;;) {
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    response.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return true;
-}
+constexpr const char* kUsage =
+    "usage: portico invoke NAME [--payload JSON|@FILE] [--async] [-c FILE | --admin HOST:PORT]\n";
 
 }  // namespace
 
 int invoke_command(const std::vector<std::string>& args) {
-  std::string config_path = "portico.yaml", name, payload = "{}", admin_text;
+  AdminTarget target;
+  std::string name, payload = "{}";
+  bool async = false;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if ((a == "-c" || a == "--config") && i + 1 < args.size()) {
-      config_path = args[++i];
-    } else if (a == "--admin" && i + 1 < args.size()) {
-      admin_text = args[++i];
+    if (target.take_option(args, i)) continue;
+    if (a == "--async") {
+      async = true;
     } else if (a == "--payload" && i + 1 < args.size()) {
       payload = args[++i];
       if (!payload.empty() && payload[0] == '@') {
@@ -75,66 +43,36 @@ int invoke_command(const std::vector<std::string>& args) {
     } else if (name.empty() && !a.empty() && a[0] != '-') {
       name = a;
     } else {
-      fmt::print(stderr,
-                 "portico invoke: unknown option \"{}\"\nusage: portico invoke NAME [--payload "
-                 "JSON|@FILE] [-c FILE | --admin HOST:PORT]\n",
-                 a);
+      fmt::print(stderr, "portico invoke: unknown option \"{}\"\n{}", a, kUsage);
       return 2;
     }
   }
   if (name.empty()) {
-    fmt::print(stderr,
-               "usage: portico invoke NAME [--payload JSON|@FILE] [-c FILE | --admin HOST:PORT]\n");
+    fmt::print(stderr, "{}", kUsage);
     return 2;
   }
-  net::Address admin;
-  if (!admin_text.empty()) {
-    auto a = net::parse_address(admin_text, true);
-    if (!a) {
-      fmt::print(stderr, "portico invoke: --admin: {}\n", a.error().message);
-      return 2;
+  auto admin = target.resolve("invoke");
+  if (!admin) return 2;
+  std::string headers = async ? "Content-Type: application/json\r\nX-Amz-Invocation-Type: Event\r\n"
+                              : "Content-Type: application/json\r\nX-Amz-Log-Type: Tail\r\n";
+  auto r = admin_request(*admin, "invoke", "POST",
+                         fmt::format("/2015-03-31/functions/{}/invocations", name), payload, headers);
+  if (!r) return 1;
+  if (async) {
+    if (r->status() != 202) {
+      fmt::print(stderr, "portico invoke: {}\n", r->body);
+      return 1;
     }
-    admin = *a;
-  } else {
-    std::vector<config::Diagnostic> errors;
-    auto cfg = config::load_config_file(config_path, errors);
-    if (!cfg) {
-      fmt::print(stderr, "{}", config::format_diagnostics(errors));
-      return 2;
-    }
-    if (!cfg->server.admin || cfg->server.admin->port() == 0) {
-      fmt::print(stderr,
-                 "portico invoke: {} names no fixed admin address (server.admin is off or port 0): "
-                 "pass --admin HOST:PORT\n",
-                 config_path);
-      return 2;
-    }
-    admin = *cfg->server.admin;
+    const http::Header* id = r->header("x-amzn-requestid");
+    fmt::print("accepted: request id {}\n", id != nullptr ? id->value : "?");
+    return 0;
   }
-  std::string request = fmt::format(
-      "POST /2015-03-31/functions/{}/invocations HTTP/1.1\r\nHost: {}\r\nContent-Type: "
-      "application/json\r\n"
-      "X-Amz-Log-Type: Tail\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
-      name, admin.to_string(), payload.size(), payload);
-  std::string response, error;
-  if (!exchange(admin, request, response, error)) {
-    fmt::print(stderr, "portico invoke: {}\n", error);
-    return 1;
-  }
-  http::ResponseHead head;
-  http::ParseError perr;
-  if (http::parse_response(response, http::ParseLimits{}, false, head, perr) !=
-      http::ParseResult::kComplete) {
-    fmt::print(stderr, "portico invoke: the admin listener's answer cannot be read\n");
-    return 1;
-  }
-  std::string_view body = std::string_view(response).substr(head.head_size);
-  if (const http::Header* log = http::find_header(head.headers, "x-amz-log-result")) {
+  if (const http::Header* log = r->header("x-amz-log-result")) {
     if (auto text = base64_decode(log->value)) fmt::print(stderr, "{}", *text);
   }
-  fmt::print("{}\n", body);
-  if (head.status != 200) return 1;
-  return http::find_header(head.headers, "x-amz-function-error") != nullptr ? 1 : 0;
+  fmt::print("{}\n", r->body);
+  if (r->status() != 200) return 1;
+  return r->header("x-amz-function-error") != nullptr ? 1 : 0;
 }
 
 }  // namespace portico::cli

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "app/server.h"
+#include "cli/dlq.h"
 #include "cli/invoke.h"
 #include "core/log.h"
 
@@ -21,8 +22,10 @@ void usage(FILE* out) {
              "  run [-c FILE]     serve with the config in FILE (default: portico.yaml)\n"
              "  check FILE...     validate config files exactly as run and reload load them\n"
              "  invoke NAME       invoke a function of a running Portico (admin listener):\n"
-             "                    [--payload JSON|@FILE] [-c FILE | --admin HOST:PORT];\n"
+             "                    [--payload JSON|@FILE] [--async] [-c FILE | --admin HOST:PORT];\n"
              "                    the result on stdout, its log on stderr\n"
+             "  dlq ACTION [FN]   dead letters of asynchronous invocation: list, replay or purge\n"
+             "                    [--id REQUEST_ID] [--json] [-c FILE | --admin HOST:PORT]\n"
              "  version           print the version\n"
              "\n"
              "run options:\n"
@@ -56,6 +59,7 @@ int main(int argc, char** argv) {
     return rc;
   }
   if (cmd == "invoke") return portico::cli::invoke_command(args);
+  if (cmd == "dlq") return portico::cli::dlq_command(args);
   if (cmd == "run") {
     portico::app::Options opts;
     for (size_t i = 1; i < args.size(); ++i) {

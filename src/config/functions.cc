@@ -330,6 +330,19 @@ void read_function(Context& ctx, const std::string& name, const YAML::Node& node
   }
   if (auto v = m.get("max_queue"); v.IsDefined())
     ctx.read_u32(v, m.path_of("max_queue"), 0, 1'000'000, f.max_queue);
+  // Asynchronous invocation (Lambda's EventInvokeConfig).
+  if (auto v = m.get("retry_attempts"); v.IsDefined())
+    ctx.read_u32(v, m.path_of("retry_attempts"), 0, 100, f.retry_attempts);
+  if (auto v = m.get("max_event_age"); v.IsDefined()) {
+    if (ctx.read_duration(v, m.path_of("max_event_age"), f.max_event_age_ms) &&
+        f.max_event_age_ms < 1'000) {
+      ctx.error(v, m.path_of("max_event_age"), "must be at least 1s");
+    }
+  }
+  if (auto v = m.get("retry_delay"); v.IsDefined()) {
+    if (ctx.read_duration(v, m.path_of("retry_delay"), f.retry_delay_ms) && f.retry_delay_ms < 1)
+      ctx.error(v, m.path_of("retry_delay"), "must be at least 1ms");
+  }
 }
 
 }  // namespace

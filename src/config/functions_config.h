@@ -40,6 +40,13 @@ struct Function {
   uint32_t min_instances = 0;         // kept warm (provisioned concurrency)
   int64_t idle_timeout_ms = 300'000;  // an idle instance is stopped after this
   uint32_t max_queue = 100;           // invocations waiting for an instance; more are refused
+  // Asynchronous invocation, as Lambda's EventInvokeConfig: a failed event is retried
+  // retry_attempts times, the first retry after retry_delay and each next one after twice
+  // the last wait (Lambda: 1 and 2 minutes), while it is younger than max_event_age;
+  // then it goes to the dead letters.
+  uint32_t retry_attempts = 2;
+  int64_t max_event_age_ms = 6 * 3'600'000;
+  int64_t retry_delay_ms = 60'000;
 
   // Equal signatures: the same processes would be started, so a reload keeps the
   // warm instances.

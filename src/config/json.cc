@@ -388,7 +388,9 @@ std::string to_json(const Config& c) {
                            {"command", command}, {"environment", env}, {"memory", f.memory_bytes},
                            {"timeout", duration(f.timeout_ms)}, {"max_concurrency", f.max_concurrency},
                            {"min_instances", f.min_instances}, {"idle_timeout", duration(f.idle_timeout_ms)},
-                           {"max_queue", f.max_queue}};
+                           {"max_queue", f.max_queue}, {"retry_attempts", f.retry_attempts},
+                           {"max_event_age", duration(f.max_event_age_ms)},
+                           {"retry_delay", duration(f.retry_delay_ms)}};
     }
     root["functions"] = std::move(functions);
   }

@@ -87,7 +87,7 @@ std::shared_ptr<Ticket> FunctionHost::invoke(const std::string& function, std::s
                                              InvokeOptions options) {
   auto ticket = std::make_shared<Ticket>();
   Invocation inv;
-  inv.request_id = random_uuid();
+  inv.request_id = options.request_id.empty() ? random_uuid() : std::move(options.request_id);
   inv.payload = std::move(payload);
   inv.ticket = ticket;
   inv.reply_loop = &loop;

@@ -45,6 +45,7 @@ std::string function_arn(std::string_view region, std::string_view account_id,
 using Reply = std::function<void(InvocationResult&&)>;
 
 struct InvokeOptions {
+  std::string request_id;      // the invocation's id (an async event keeps its own), or a new one
   std::string client_context;  // JSON for Lambda-Runtime-Client-Context, or empty
   bool tail_log = false;       // collect the invocation's log lines into the result
 };

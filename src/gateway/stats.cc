@@ -151,7 +151,15 @@ void StatsRegistry::render_functions(std::string& out) const {
        {"portico_function_concurrent_executions", "Invocations running.", "gauge",
         [](const FunctionStats& f) { return f.concurrent.get(); }},
        {"portico_function_queue_depth", "Invocations waiting for an instance.", "gauge",
-        [](const FunctionStats& f) { return f.queued.get(); }}},
+        [](const FunctionStats& f) { return f.queued.get(); }},
+       {"portico_function_async_events_received_total", "Asynchronous events accepted (stored durably).",
+        "counter", [](const FunctionStats& f) { return static_cast<int64_t>(f.async_received.get()); }},
+       {"portico_function_async_retries_total", "Failed asynchronous attempts that run again.", "counter",
+        [](const FunctionStats& f) { return static_cast<int64_t>(f.async_retries.get()); }},
+       {"portico_function_async_events_dropped_total", "Asynchronous events moved to the dead letters.",
+        "counter", [](const FunctionStats& f) { return static_cast<int64_t>(f.async_dropped.get()); }},
+       {"portico_function_async_events_pending", "Asynchronous events stored and not yet finished.", "gauge",
+        [](const FunctionStats& f) { return f.async_pending.get(); }}},
       functions_, [&](const FunctionStats& f) { return labels(f); });
   out += "# HELP portico_function_billed_gb_seconds_total Memory size x billed duration, as Lambda bills.\n"
          "# TYPE portico_function_billed_gb_seconds_total counter\n";

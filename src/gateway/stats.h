@@ -156,6 +156,11 @@ struct FunctionStats {
   Gauge concurrent;       // invocations running
   Gauge queued;           // invocations waiting for an instance
   Counter billed_mb_ms;   // memory size (MB) x billed duration (ms), summed: the pay-per-use figure
+  // Asynchronous invocation (Lambda's AsyncEventsReceived / AsyncEventsDropped).
+  Counter async_received;  // events accepted (stored durably)
+  Counter async_retries;   // failed attempts that will run again
+  Counter async_dropped;   // events moved to the dead letters
+  Gauge async_pending;     // events stored and not yet finished
   LatencyHistogram duration;       // invocation start -> answer
   LatencyHistogram init_duration;  // instance spawn -> first request for work
 };

@@ -146,8 +146,37 @@ class InvokeHandler final : public gateway::Handler {
   std::shared_ptr<functions::Ticket> ticket_;
 };
 
+// An Event invocation: answered 202 once the event is stored; alive until then.
+class AcceptHandler final : public gateway::Handler {
+ public:
+  AcceptHandler(gateway::Downstream& ds) : ds_(ds), alive_(std::make_shared<bool>(true)) {}
+  ~AcceptHandler() override { *alive_ = false; }
+  void start() override {}
+  void on_request_body(std::string_view, bool) override {}
+  void on_downstream_abort() override {}
+
+  void run(async::AsyncInvoker& async, const std::string& name, std::string payload,
+           net::EventLoop& loop, std::string request_id) {
+    async.accept(name, std::move(payload), loop,
+                 [this, alive = alive_, request_id = std::move(request_id)](Result<std::string> r) {
+                   if (!*alive) return;  // the client went away; the event is stored all the same
+                   if (!r) {
+                     send_error(ds_, 500, request_id, "ServiceException",
+                                "the event could not be stored: " + r.error().message);
+                   } else {
+                     // The request id is the event's: the one its function sees.
+                     send_json(ds_, 202, *r, {}, "X-Amz-Executed-Version: $LATEST\r\n");
+                   }
+                 });
+  }
+
+ private:
+  gateway::Downstream& ds_;
+  std::shared_ptr<bool> alive_;
+};
+
 std::unique_ptr<gateway::Handler> invoke(gateway::Downstream& ds, gateway::RequestContext& ctx,
-                                         std::string body, functions::FunctionHost& host,
+                                         std::string body, const LambdaBackend& backend,
                                          net::EventLoop& loop, const config::Function& f) {
   std::string_view id = ctx.request_id;
   const http::Header* type = header(ctx, "x-amz-invocation-type");
@@ -160,6 +189,12 @@ std::unique_ptr<gateway::Handler> invoke(gateway::Downstream& ds, gateway::Reque
             "1 validation error detected: Value '{}' at 'invocationType' failed to satisfy "
             "constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]",
             invocation_type));
+    return nullptr;
+  }
+  if (invocation_type == "Event" && body.size() > async::kMaxEventPayload) {
+    send_error(ds, 413, id, "RequestTooLargeException",
+               fmt::format("Request must be smaller than {} bytes for the InvokeFunction operation",
+                           async::kMaxEventPayload));
     return nullptr;
   }
   if (body.size() > kMaxSyncPayload) {
@@ -193,16 +228,19 @@ std::unique_ptr<gateway::Handler> invoke(gateway::Downstream& ds, gateway::Reque
     return nullptr;
   }
   if (invocation_type == "Event") {
-    // Asynchronous invocation needs the durable event store, which is not built yet:
-    // refused plainly rather than run without the guarantees Lambda gives.
-    send_error(ds, 400, id, "InvalidParameterValueException",
-               "InvocationType Event is not supported by this Portico yet (use RequestResponse)");
-    return nullptr;
+    if (backend.async == nullptr) {
+      send_error(ds, 400, id, "InvalidParameterValueException",
+                 "InvocationType Event is not offered on this listener");
+      return nullptr;
+    }
+    auto handler = std::make_unique<AcceptHandler>(ds);
+    handler->run(*backend.async, f.name, std::move(body), loop, std::string(id));
+    return handler;
   }
   const http::Header* log_type = header(ctx, "x-amz-log-type");
   options.tail_log = log_type != nullptr && log_type->value == "Tail";
   auto handler = std::make_unique<InvokeHandler>(ds, ctx, options.tail_log);
-  handler->run(host, f.name, std::move(body), loop, std::move(options));
+  handler->run(backend.host, f.name, std::move(body), loop, std::move(options));
   return handler;
 }
 
@@ -233,7 +271,7 @@ std::unique_ptr<gateway::Handler> read_body_then(gateway::Downstream& ds, WithBo
 
 std::unique_ptr<gateway::Handler> lambda_request(gateway::Downstream& ds,
                                                  gateway::RequestContext& ctx, std::string body,
-                                                 functions::FunctionHost& host,
+                                                 const LambdaBackend& backend,
                                                  net::EventLoop& loop) {
   const config::Config& cfg = *ctx.snapshot->config;
   std::string_view id = ctx.request_id;
@@ -272,7 +310,7 @@ std::unique_ptr<gateway::Handler> lambda_request(gateway::Downstream& ds,
     return nullptr;
   }
   if (action == "invocations" && method == "POST")
-    return invoke(ds, ctx, std::move(body), host, loop, *f);
+    return invoke(ds, ctx, std::move(body), backend, loop, *f);
   if (method == "GET" && action.empty()) {
     json::object o{{"Configuration", configuration(cfg, *f)},
                    {"Code", {{"RepositoryType", "S3"}, {"Location", ""}}},

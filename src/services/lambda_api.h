@@ -1,6 +1,7 @@
 // Lambda's control and data plane as far as clients of functions need it, on the
 // services listener: Invoke (POST /2015-03-31/functions/{name}/invocations with
-// RequestResponse or DryRun, X-Amz-Log-Type: Tail, X-Amz-Client-Context), and
+// RequestResponse, Event (stored durably, then run) or DryRun, X-Amz-Log-Type: Tail,
+// X-Amz-Client-Context), and
 // ListFunctions / GetFunction / GetFunctionConfiguration for `aws lambda
 // list-functions` and `get-function`. The request is already authenticated.
 #pragma once
@@ -9,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "async/async_invoker.h"
 #include "functions/host.h"
 #include "gateway/context.h"
 #include "gateway/handler.h"
@@ -23,9 +25,16 @@ namespace portico::services {
 using WithBody = std::function<std::unique_ptr<gateway::Handler>(std::string body)>;
 std::unique_ptr<gateway::Handler> read_body_then(gateway::Downstream& ds, WithBody then);
 
+// What Lambda's API runs on: the function host, and the asynchronous invoker (null
+// where Event invocations are not offered).
+struct LambdaBackend {
+  functions::FunctionHost& host;
+  async::AsyncInvoker* async = nullptr;
+};
+
 std::unique_ptr<gateway::Handler> lambda_request(gateway::Downstream& ds,
                                                  gateway::RequestContext& ctx, std::string body,
-                                                 functions::FunctionHost& host,
+                                                 const LambdaBackend& backend,
                                                  net::EventLoop& loop);
 
 }  // namespace portico::services

@@ -12,8 +12,9 @@ namespace portico::services {
 
 ServicesServer::ServicesServer(net::EventLoop& loop,
                                const std::shared_ptr<const gateway::Snapshot>& snapshot,
-                               functions::FunctionHost& functions, int listen_fd)
-    : LoopServer(loop, listen_fd), snapshot_(snapshot), functions_(functions) {}
+                               functions::FunctionHost& functions, async::AsyncInvoker* async,
+                               int listen_fd)
+    : LoopServer(loop, listen_fd), snapshot_(snapshot), functions_(functions), async_(async) {}
 
 std::unique_ptr<gateway::Handler> ServicesServer::dispatch(gateway::Downstream& ds,
                                                            gateway::RequestContext& ctx) {
@@ -63,7 +64,7 @@ std::unique_ptr<gateway::Handler> ServicesServer::serve(gateway::Downstream& ds,
   if (!known) return refuse(aws::unknown_access_key(options));
   auto verified = aws::verify_sigv4(sreq, *auth, secret, wall_ms() / 1000, options);
   if (!verified) return refuse(verified.error());
-  if (auth->service == "lambda") return lambda_request(ds, ctx, std::move(body), functions_, loop_);
+  if (auth->service == "lambda") return lambda_request(ds, ctx, std::move(body), {functions_, async_}, loop_);
   send_error(ds, 400, ctx.request_id, "UnknownServiceException",
              fmt::format("the service \"{}\" is not offered here (this Portico serves: lambda)",
                          auth->service));

@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "async/async_invoker.h"
 #include "functions/host.h"
 #include "net/event_loop.h"
 #include "server/loop_server.h"
@@ -22,7 +23,7 @@ class ServicesServer final : public server::LoopServer {
  public:
   // snapshot: the running config (the main thread's current one, read at each request).
   ServicesServer(net::EventLoop& loop, const std::shared_ptr<const gateway::Snapshot>& snapshot,
-                 functions::FunctionHost& functions, int listen_fd);
+                 functions::FunctionHost& functions, async::AsyncInvoker* async, int listen_fd);
 
   const std::shared_ptr<const gateway::Snapshot>& current_snapshot() override { return snapshot_; }
   std::unique_ptr<gateway::Handler> dispatch(gateway::Downstream& ds,
@@ -35,6 +36,7 @@ class ServicesServer final : public server::LoopServer {
  private:
   const std::shared_ptr<const gateway::Snapshot>& snapshot_;
   functions::FunctionHost& functions_;
+  async::AsyncInvoker* async_;
 };
 
 }  // namespace portico::services

@@ -419,6 +419,9 @@ test('portico check names missing code, runtimes and handler files', () => {
     ['{runtime: nodejs, handler: index, code: ./node-v1}', /functions\.f\.handler: expected FILE\.FUNCTION/],
     ['{runtime: nodejs, handler: index.handler, code: ./node-v1, timeout: 20m}', /functions\.f\.timeout: must be between 1ms and 15m/],
     ['{runtime: nodejs, handler: index.handler, code: ./node-v1, environment: {AWS_LAMBDA_RUNTIME_API: x}}', /is set by Portico for every instance/],
+    ['{runtime: nodejs, handler: index.handler, code: ./node-v1, max_event_age: 10ms}', /functions\.f\.max_event_age: must be at least 1s/],
+    ['{runtime: nodejs, handler: index.handler, code: ./node-v1, retry_attempts: -1}', /functions\.f\.retry_attempts: /],
+    ['{runtime: nodejs, handler: index.handler, code: ./node-v1, retry_delay: soon}', /functions\.f\.retry_delay: /],
   ];
   for (const [def, expected] of cases) {
     const file = path.join(root, 'check.yaml');
