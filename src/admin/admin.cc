@@ -1,5 +1,7 @@
 #include "admin/admin.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "config/json.h"
@@ -62,6 +64,64 @@ std::string error_json(std::string_view message) {
 }
 
 }  // namespace
+
+std::unique_ptr<gateway::Handler> AdminServer::function_logs(gateway::Downstream& ds,
+                                                             gateway::RequestContext& ctx) {
+  if (ctx.request->method != "GET" && ctx.request->method != "HEAD") {
+    ds.send_error(405, fmt::format("use GET for {}", ctx.path), "Allow: GET\r\n");
+    return nullptr;
+  }
+  logs::LogStore* store = backend_.log_store();
+  if (store == nullptr) {
+    ds.send_error(404, "function logs are not kept");
+    return nullptr;
+  }
+  logs::LogQuery q;
+  std::string function = percent_decode(ctx.path.substr(6));
+  const auto& functions = backend_.current_snapshot()->config->functions;
+  if (std::none_of(functions.begin(), functions.end(), [&](const auto& f) { return f.name == function; })) {
+    // A removed function's lines are still there; a name never configured is a typo.
+    q.group = logs::function_log_group(function);
+    q.limit = 1;
+    auto any = store->query(q);
+    if (!any || any->empty()) {
+      ds.send_error(404, fmt::format("no function {} (and no logs of one)", function));
+      return nullptr;
+    }
+  }
+  q.group = logs::function_log_group(function);
+  q.limit = 1000;
+  std::string_view query = ctx.request->query;
+  for (auto [key, field] : {std::pair{"start", &q.start_ms}, std::pair{"after", &q.after_seq}}) {
+    if (auto v = http::find_query_param(query, key)) {
+      auto n = parse_u64(*v);
+      if (!n) {
+        ds.send_error(400, fmt::format("{} must be a non-negative integer", key));
+        return nullptr;
+      }
+      *field = static_cast<int64_t>(*n);
+    }
+  }
+  if (auto v = http::find_query_param(query, "limit")) {
+    auto n = parse_u64(*v);
+    if (!n || *n == 0) {
+      ds.send_error(400, "limit must be a positive integer");
+      return nullptr;
+    }
+    q.limit = static_cast<size_t>(std::min<uint64_t>(*n, 10'000));
+  }
+  auto events = store->query(q);
+  if (!events) return std::make_unique<TextHandler>(ds, 500, kJson, error_json(events.error().message));
+  std::string body = "{\"events\":[";
+  for (size_t i = 0; i < events->size(); ++i) {
+    const auto& e = (*events)[i];
+    body += fmt::format("{}{{\"seq\":{},\"timestamp\":{},\"stream\":{},\"requestId\":{},\"message\":{}}}",
+                        i == 0 ? "" : ",", e.seq, e.timestamp_ms, json_quote(e.stream), json_quote(e.request_id),
+                        json_quote(e.message));
+  }
+  body += "]}\n";
+  return std::make_unique<TextHandler>(ds, 200, kJson, std::move(body));
+}
 
 std::unique_ptr<gateway::Handler> AdminServer::dead_letters(gateway::Downstream& ds,
                                                             gateway::RequestContext& ctx) {
@@ -186,7 +246,8 @@ std::unique_ptr<gateway::Handler> AdminServer::dispatch(gateway::Downstream& ds,
     });
   }
   if (path == "/dead-letters" || path == "/dead-letters/replay") return dead_letters(ds, ctx);
-  ds.send_error(404, fmt::format("no admin endpoint {} (try /healthz, /metrics, /config, /upstreams, POST /reload, /dead-letters)", path));
+  if (path.substr(0, 6) == "/logs/" && path.size() > 6) return function_logs(ds, ctx);
+  ds.send_error(404, fmt::format("no admin endpoint {} (try /healthz, /metrics, /config, /upstreams, POST /reload, /dead-letters, /logs/FUNCTION)", path));
   return nullptr;
 }
 

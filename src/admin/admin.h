@@ -10,6 +10,8 @@
 //                                on-failure destination records (?function= ?id= ?limit=)
 //   POST   /dead-letters/replay  runs them again as new events (same filters)
 //   DELETE /dead-letters         removes them (same filters); `portico dlq` uses these
+//   GET    /logs/{function}      the function's log lines (?start=EPOCH_MS ?after=SEQ
+//                                ?limit=N); `portico logs` uses it
 #pragma once
 
 #include <memory>
@@ -17,6 +19,7 @@
 
 #include "async/async_invoker.h"
 #include "functions/host.h"
+#include "logs/log_store.h"
 #include "gateway/snapshot.h"
 #include "net/event_loop.h"
 #include "server/loop_server.h"
@@ -40,6 +43,7 @@ class Backend {
   virtual bool draining() const = 0;
   virtual functions::FunctionHost* functions() = 0;
   virtual async::AsyncInvoker* async_invoker() = 0;
+  virtual logs::LogStore* log_store() = 0;
 };
 
 class AdminServer final : public server::LoopServer {
@@ -52,6 +56,8 @@ class AdminServer final : public server::LoopServer {
   std::unique_ptr<gateway::Handler> dispatch(gateway::Downstream& ds, gateway::RequestContext& ctx) override;
 
  private:
+  std::unique_ptr<gateway::Handler> function_logs(gateway::Downstream& ds,
+                                                  gateway::RequestContext& ctx);
   std::unique_ptr<gateway::Handler> dead_letters(gateway::Downstream& ds,
                                                  gateway::RequestContext& ctx);
   Backend& backend_;

@@ -80,6 +80,7 @@ Server::~Server() {
   if (async_) async_->stop();  // before the host it invokes; destroyed after it (the host posts to it)
   functions_.reset();
   async_.reset();
+  logs_.reset();
   upstreams_.reset();
   jwks_.reset();
   signals_.reset();
@@ -198,6 +199,8 @@ bool Server::start() {
   host_settings.region = cfg->services.region;
   host_settings.account_id = cfg->services.account_id;
   if (services_addr) host_settings.endpoint_url = "http://" + services_addr->to_string();
+  logs_ = std::make_unique<logs::LogStore>(cfg->server.data_dir + "/function-logs.sqlite3");
+  host_settings.logs = logs_.get();
   functions_ = std::make_unique<functions::FunctionHost>(host_settings);
   functions_->configure(*cfg);
   functions_->start();

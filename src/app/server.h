@@ -45,6 +45,7 @@ class Server final : public admin::Backend {
   bool draining() const override { return draining_; }
   functions::FunctionHost* functions() override { return functions_.get(); }
   async::AsyncInvoker* async_invoker() override { return async_.get(); }
+  logs::LogStore* log_store() override { return logs_.get(); }
 
  private:
   class SignalHandler;
@@ -62,6 +63,7 @@ class Server final : public admin::Backend {
   uint64_t generation_ = 0;
   std::unique_ptr<upstream::UpstreamManager> upstreams_;  // outlives the workers that report to it
   std::unique_ptr<auth::JwksManager> jwks_;               // likewise
+  std::unique_ptr<logs::LogStore> logs_;                  // the functions' output; outlives them
   std::unique_ptr<functions::FunctionHost> functions_;    // outlives the workers that invoke it
   std::unique_ptr<functions::Authorizers> authorizers_;   // likewise
   std::unique_ptr<async::AsyncInvoker> async_;            // Event invocations (stored, retried)

@@ -8,6 +8,7 @@
 #include "app/server.h"
 #include "cli/dlq.h"
 #include "cli/invoke.h"
+#include "cli/logs.h"
 #include "core/log.h"
 
 namespace {
@@ -26,6 +27,8 @@ void usage(FILE* out) {
              "                    the result on stdout, its log on stderr\n"
              "  dlq ACTION [FN]   dead letters of asynchronous invocation: list, replay or purge\n"
              "                    [--id REQUEST_ID] [--json] [-c FILE | --admin HOST:PORT]\n"
+             "  logs NAME         a function's log lines: [--since 10m] [--follow] [--limit N]\n"
+             "                    [--json] [-c FILE | --admin HOST:PORT]\n"
              "  version           print the version\n"
              "\n"
              "run options:\n"
@@ -60,6 +63,7 @@ int main(int argc, char** argv) {
   }
   if (cmd == "invoke") return portico::cli::invoke_command(args);
   if (cmd == "dlq") return portico::cli::dlq_command(args);
+  if (cmd == "logs") return portico::cli::logs_command(args);
   if (cmd == "run") {
     portico::app::Options opts;
     for (size_t i = 1; i < args.size(); ++i) {

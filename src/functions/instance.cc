@@ -531,7 +531,7 @@ void Instance::on_exit_ready() {
 }
 
 void Instance::log(std::string_view line) {
-  pool_.log_line(current_request_id(), line);
+  pool_.log_line(log_stream_, current_request_id(), line);
   if (current_ && current_->tail_log) {
     std::string& kept = current_->log;
     kept.append(line).append("\n");

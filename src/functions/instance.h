@@ -57,6 +57,7 @@ class Instance final : public RuntimeApiHandler {
   // Tells the pool (on_idle_timeout) when it has waited this long with nothing to do.
   void arm_idle(int64_t ms) { idle_timer_.arm_after_ms(ms); }
   const std::string& stop_reason() const { return stop_reason_; }
+  const std::string& log_stream() const { return log_stream_; }  // AWS_LAMBDA_LOG_STREAM_NAME
 
   State state() const { return state_; }
   bool idle() const { return state_ == State::kIdle; }

@@ -17,6 +17,7 @@
 #include "functions/credentials.h"
 #include "functions/instance.h"
 #include "gateway/stats.h"
+#include "logs/log_store.h"
 #include "net/event_loop.h"
 
 namespace portico::functions {
@@ -30,6 +31,7 @@ struct HostSettings {
   gateway::StatsRegistry* stats = nullptr;  // per-function metrics (none in tests without one)
   FunctionCredentials* credentials = nullptr;  // each function's access key (owned by the host)
   std::string endpoint_url;  // the services listener (AWS_ENDPOINT_URL), or empty
+  logs::LogStore* logs = nullptr;  // where the functions' output is kept, or none
 };
 
 // What a finished invocation cost, for the REPORT line.
@@ -75,9 +77,9 @@ class FunctionPool {
                         const std::string& init_error_type, const std::string& exit_text,
                         bool reached_next);
   void on_idle_timeout(Instance& instance);
-  // A line of an instance's output (or Portico's START/END/REPORT), with the id of the
-  // invocation it belongs to (may be empty).
-  void log_line(std::string_view request_id, std::string_view line);
+  // A line of an instance's output (or Portico's START/END/REPORT), with the instance's
+  // log stream and the id of the invocation it belongs to (may be empty).
+  void log_line(std::string_view stream, std::string_view request_id, std::string_view line);
 
   // Sends the result to the caller's thread, unless the caller gave up.
   static void deliver(Invocation&& inv, InvocationResult&& result);
@@ -97,6 +99,7 @@ class FunctionPool {
   const HostSettings& settings_;
   config::Function function_;
   std::string arn_;
+  std::string log_group_;  // "/aws/lambda/NAME"
   std::unique_ptr<gateway::FunctionStats> own_stats_;  // when no registry was given
   gateway::FunctionStats* stats_;
   IssuedCredential credential_;
