@@ -94,6 +94,7 @@ std::shared_ptr<Ticket> FunctionHost::invoke(const std::string& function, std::s
   inv.reply = std::move(reply);
   inv.client_context = std::move(options.client_context);
   inv.tail_log = options.tail_log;
+  inv.stream = std::move(options.stream);
   loop_.post([this, function, inv = std::move(inv)]() mutable {
     auto it = pools_.find(function);
     if (it == pools_.end()) {

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
+#include "core/base64.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/random.h"
@@ -335,6 +336,8 @@ void Instance::assign(Invocation&& inv) {
 
 void Instance::finish(InvocationResult&& result) {
   timeout_.cancel();
+  streaming_ = false;
+  stream_body_.clear();
   Invocation inv = std::move(*current_);
   current_.reset();
   finished_ms_ = loop_.now_ms();
@@ -432,12 +435,71 @@ void Instance::on_init_error(RuntimeConnection& c, std::string body, std::string
   stop("init error");
 }
 
+// A streamed response goes to the caller piece by piece when it gave a sink (a route),
+// else it is collected and answered whole (the Invoke API, asynchronous events).
+bool Instance::on_stream_start(RuntimeConnection&, std::string_view request_id,
+                               std::string_view content_type) {
+  if (!current_ || request_id != current_->request_id || streaming_) return false;
+  streaming_ = true;
+  stream_body_.clear();
+  if (current_->stream) {
+    FunctionPool::deliver_piece(*current_, {StreamPiece::Kind::kStart, std::string(content_type)});
+  }
+  return true;
+}
+
+void Instance::on_stream_data(std::string_view data) {
+  if (!current_ || !streaming_) return;  // timed out part way: the rest is dropped
+  if (current_->stream) {
+    FunctionPool::deliver_piece(*current_, {StreamPiece::Kind::kData, std::string(data)});
+  } else {
+    stream_body_.append(data);
+  }
+}
+
+void Instance::on_stream_end(RuntimeConnection& c, std::string_view error_type,
+                             std::string_view error_body) {
+  if (!current_ || !streaming_) {
+    c.reply(400, error_document("InvalidRequestID", "no invocation with this request id is running"));
+    return;
+  }
+  c.reply(202, R"({"status":"OK"})");
+  streaming_ = false;
+  InvocationResult r;
+  r.streamed = static_cast<bool>(current_->stream);
+  if (error_type.empty()) {
+    r.payload = std::move(stream_body_);
+    stream_body_.clear();
+    finish(std::move(r));
+    return;
+  }
+  // Failed part way: the error document comes base64 in a trailer.
+  r.status = InvocationResult::Status::kFunctionError;
+  r.error_type = std::string(error_type);
+  auto document = base64_decode(error_body);
+  boost::system::error_code ec;
+  boost::json::value doc;
+  if (document) doc = boost::json::parse(*document, ec);
+  if (document && !ec && doc.is_object()) {
+    if (auto* m = doc.as_object().if_contains("errorMessage"); m != nullptr && m->is_string())
+      r.message = std::string(m->as_string());
+    r.payload = std::move(*document);
+  } else {
+    r.payload = error_document(r.error_type, "the function failed while streaming its response");
+  }
+  stream_body_.clear();
+  finish(std::move(r));
+}
+
 void Instance::on_oversized(RuntimeConnection&, std::string_view request_id) {
   if (!current_ || request_id != current_->request_id) return;
+  uint64_t limit = streaming_ ? kMaxStreamedBytes : kMaxPayloadBytes;
+  streaming_ = false;
+  stream_body_.clear();
   fail_current(
       InvocationResult::Status::kFunctionError, "Function.ResponseSizeTooLarge",
       fmt::format("Response payload size exceeded maximum allowed payload size ({} bytes).",
-                  kMaxPayloadBytes));
+                  limit));
 }
 
 void Instance::on_closed(RuntimeConnection& c) {

@@ -31,6 +31,7 @@ struct Invocation {
   std::string client_context;  // JSON (decoded from the Invoke API's base64), or empty
   bool tail_log = false;       // keep the log lines (the Invoke API's X-Amz-Log-Type: Tail)
   std::string log;
+  StreamSink stream;  // takes a streamed response as it arrives, or none (collected)
 };
 
 class Instance final : public RuntimeApiHandler {
@@ -77,6 +78,11 @@ class Instance final : public RuntimeApiHandler {
   void on_error(RuntimeConnection& c, std::string_view request_id, std::string body,
                 std::string_view error_type) override;
   void on_init_error(RuntimeConnection& c, std::string body, std::string_view error_type) override;
+  bool on_stream_start(RuntimeConnection& c, std::string_view request_id,
+                       std::string_view content_type) override;
+  void on_stream_data(std::string_view data) override;
+  void on_stream_end(RuntimeConnection& c, std::string_view error_type,
+                     std::string_view error_body) override;
   void on_oversized(RuntimeConnection& c, std::string_view request_id) override;
   void on_closed(RuntimeConnection& c) override;
 
@@ -124,6 +130,8 @@ class Instance final : public RuntimeApiHandler {
   int64_t idle_since_ms_ = 0;
   int64_t finished_ms_ = 0;
   std::string cgroup_;  // the instance's memory cgroup, or empty
+  bool streaming_ = false;     // the current invocation's response is being streamed
+  std::string stream_body_;    // a streamed response collected (no sink)
   int64_t memory_sampled_ms_ = 0;
   uint64_t max_rss_bytes_ = 0;
 };

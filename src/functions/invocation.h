@@ -28,8 +28,20 @@ struct InvocationResult {
   std::string message;     // for failures: a readable reason (errorMessage)
   std::string request_id;  // the invocation's id (Lambda's RequestId)
   std::string log;         // when asked for (InvokeOptions::tail_log): the invocation's log lines
+  // The response was streamed to the caller's StreamSink (payload is then empty); a
+  // failure after that came part way through the stream.
+  bool streamed = false;
   bool ok() const { return status == Status::kOk; }
 };
+
+// A piece of a streamed response (Lambda's response streaming), in order: one kStart
+// with the runtime's Content-Type, then kData pieces; the InvocationResult follows.
+struct StreamPiece {
+  enum class Kind : uint8_t { kStart, kData };
+  Kind kind = Kind::kData;
+  std::string data;  // kStart: the content type
+};
+using StreamSink = std::function<void(StreamPiece&&)>;
 
 // Lambda's error document: {"errorType", "errorMessage"}.
 std::string error_document(std::string_view type, std::string_view message);
@@ -48,6 +60,9 @@ struct InvokeOptions {
   std::string request_id;      // the invocation's id (an async event keeps its own), or a new one
   std::string client_context;  // JSON for Lambda-Runtime-Client-Context, or empty
   bool tail_log = false;       // collect the invocation's log lines into the result
+  // Takes a streamed response as it arrives (on the caller's loop). Without one, a
+  // streamed response is collected and returned whole, as Lambda's Invoke does.
+  StreamSink stream;
 };
 
 // Shared by the caller and the host. cancel() is called on the caller's thread; the

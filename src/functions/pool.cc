@@ -64,6 +64,13 @@ void FunctionPool::deliver(Invocation&& inv, InvocationResult&& result) {
   });
 }
 
+void FunctionPool::deliver_piece(const Invocation& inv, StreamPiece&& piece) {
+  if (inv.reply_loop == nullptr || !inv.stream) return;
+  inv.reply_loop->post([ticket = inv.ticket, sink = inv.stream, piece = std::move(piece)]() mutable {
+    if (!ticket || !ticket->cancelled()) sink(std::move(piece));
+  });
+}
+
 void FunctionPool::invoke(Invocation&& inv) {
   inv.enqueued_ms = loop_.now_ms();
   // The most recently idle instance first: it is the warmest, and the others reach

@@ -83,6 +83,8 @@ class FunctionPool {
 
   // Sends the result to the caller's thread, unless the caller gave up.
   static void deliver(Invocation&& inv, InvocationResult&& result);
+  // Sends a piece of a streamed response to the caller's thread (before the result).
+  static void deliver_piece(const Invocation& inv, StreamPiece&& piece);
 
  private:
   void scale();  // starts instances for waiting invocations, keeps min_instances

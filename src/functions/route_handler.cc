@@ -13,6 +13,14 @@
 namespace portico::functions {
 namespace {
 
+namespace json = boost::json;
+
+// A streamed response that starts with a JSON prelude (status, headers, cookies), then 8
+// NUL bytes, then the body: what aws-lambda-ric's awslambda.HttpResponseStream writes.
+constexpr std::string_view kPreludeType = "application/vnd.awslambda.http-integration-response";
+constexpr std::string_view kPreludeEnd{"\0\0\0\0\0\0\0\0", 8};
+constexpr size_t kMaxPrelude = 64 * 1024;
+
 class FunctionHandler final : public gateway::Handler {
  public:
   FunctionHandler(gateway::Downstream& ds, gateway::RequestContext& ctx, FunctionHost& host,
@@ -51,14 +59,120 @@ class FunctionHandler final : public gateway::Handler {
                       event.size(), kMaxPayloadBytes));
       return;
     }
-    ticket_ = host_.invoke(fn.name, std::move(event), loop_,
-                           [this](InvocationResult&& r) { on_result(std::move(r)); });
+    InvokeOptions options;
+    options.stream = [this](StreamPiece&& piece) { on_piece(std::move(piece)); };
+    ticket_ = host_.invoke(
+        fn.name, std::move(event), loop_, [this](InvocationResult&& r) { on_result(std::move(r)); },
+        std::move(options));
+  }
+
+  const std::string& function_name() const {
+    return ctx_.snapshot->config->functions[static_cast<size_t>(ctx_.route->function)].name;
+  }
+
+  // --- a streamed response, passed on as it arrives ---
+
+  void on_piece(StreamPiece&& piece) {
+    if (piece.kind == StreamPiece::Kind::kStart) {
+      streaming_ = true;
+      if (iequals(piece.data, kPreludeType)) {
+        awaiting_prelude_ = true;
+      } else {
+        HttpResult head;
+        head.headers.emplace_back("Content-Type", std::move(piece.data));
+        begin_stream(head);
+      }
+      return;
+    }
+    if (stream_failed_) return;
+    if (!awaiting_prelude_) {
+      send_stream(piece.data);
+      return;
+    }
+    prelude_.append(piece.data);
+    size_t end = prelude_.find(kPreludeEnd);
+    if (end == std::string::npos) {
+      if (prelude_.size() > kMaxPrelude) fail_stream("its response stream's prelude is over 64 KiB");
+      return;
+    }
+    awaiting_prelude_ = false;
+    std::string rest = prelude_.substr(end + kPreludeEnd.size());
+    prelude_.resize(end);
+    // The prelude is a 2.0 result without a body; without a Content-Type the body is
+    // bytes, not the JSON API Gateway assumes for a whole result.
+    boost::system::error_code ec;
+    json::value doc = json::parse(prelude_, ec);
+    if (ec || !doc.is_object()) {
+      fail_stream("its response stream's prelude is not a JSON object");
+      return;
+    }
+    json::object& o = doc.as_object();
+    if (!o.contains("statusCode")) o["statusCode"] = 200;
+    json::value* headers = o.if_contains("headers");
+    if (headers == nullptr || !headers->is_object()) {
+      o["headers"] = json::object();
+      headers = o.if_contains("headers");
+    }
+    bool has_type = false;
+    for (const auto& kv : headers->as_object()) has_type |= iequals(kv.key(), "content-type");
+    if (!has_type) headers->as_object()["Content-Type"] = "application/octet-stream";
+    o.erase("body");
+    auto mapped = map_http_result_v2(json::serialize(o));
+    if (!mapped) {
+      fail_stream(mapped.error().message);
+      return;
+    }
+    begin_stream(*mapped);
+    if (!rest.empty()) send_stream(rest);
+  }
+
+  void begin_stream(const HttpResult& res) {
+    bool has_date = false;
+    std::string& h = ds_.begin_response(res.status);
+    for (const auto& [k, v] : res.headers) {
+      if (iequals(k, "date")) has_date = true;
+      h.append(k).append(": ").append(v).append("\r\n");
+    }
+    no_body_ = ctx_.request->method == "HEAD" || res.status == 204 || res.status == 304;
+    ds_.end_response_head(no_body_ ? gateway::BodyMode::kNone : gateway::BodyMode::kStream, 0,
+                          has_date);
+  }
+
+  void send_stream(std::string_view data) {
+    if (!no_body_ && !data.empty()) ds_.send_body(data);
+  }
+
+  // Before the response started: a 502. (After it, a failure can only cut it short.)
+  void fail_stream(std::string_view why) {
+    stream_failed_ = true;
+    ctx_.error = std::string(why);
+    ds_.send_error(502, fmt::format("function {} answered a response Portico cannot send: {}",
+                                    function_name(), why));
+  }
+
+  void end_stream(InvocationResult&& r) {
+    if (stream_failed_) return;
+    if (!r.ok()) {
+      ctx_.error = fmt::format("{}: {}", r.error_type, r.message);
+      if (ds_.response_started()) {
+        ds_.abort();  // the client sees a truncated response, not a complete wrong one
+      } else {
+        ds_.send_error(502, fmt::format("function {} failed: {}{}{}", function_name(),
+                                        r.error_type, r.message.empty() ? "" : ": ", r.message));
+      }
+      return;
+    }
+    if (awaiting_prelude_) {
+      fail_stream("its response stream ended inside the prelude");
+      return;
+    }
+    ds_.finish();
   }
 
   void on_result(InvocationResult&& r) {
     ticket_.reset();
-    const std::string& name =
-        ctx_.snapshot->config->functions[static_cast<size_t>(ctx_.route->function)].name;
+    if (streaming_) return end_stream(std::move(r));
+    const std::string& name = function_name();
     switch (r.status) {
       case InvocationResult::Status::kOk:
         break;
@@ -124,6 +238,11 @@ class FunctionHandler final : public gateway::Handler {
   std::string body_;
   std::shared_ptr<Ticket> ticket_;
   bool v1_ = false;
+  bool streaming_ = false;         // the function streams its response
+  bool awaiting_prelude_ = false;  // ... and its prelude has not ended yet
+  bool stream_failed_ = false;     // answered 502 already
+  bool no_body_ = false;
+  std::string prelude_;
 };
 
 }  // namespace

@@ -111,22 +111,31 @@ void RuntimeConnection::process() {
       have_head_ = true;
       body_reader_.reset(head_.framing, head_.content_length);
       body_.clear();
-      if (head_.framing == http::Framing::kLength && head_.content_length > kMaxPayloadBytes) {
+      body_bytes_ = 0;
+      if (!start_stream()) return;
+      uint64_t limit = streaming_ ? kMaxStreamedBytes : kMaxPayloadBytes;
+      if (head_.framing == http::Framing::kLength && head_.content_length > limit) {
         oversized();
         return;
       }
     }
-    // The body, in full: the Runtime API's bodies are whole payloads.
+    // The body: in full (the Runtime API's bodies are whole payloads), or handed on
+    // piece by piece for a streamed response.
     size_t consumed = 0;
     for (;;) {
       std::string_view piece;
       auto step = body_reader_.next(in_, consumed, piece);
       if (step == http::BodyReader::Step::kData) {
-        if (body_.size() + piece.size() > kMaxPayloadBytes) {
+        body_bytes_ += piece.size();
+        if (body_bytes_ > (streaming_ ? kMaxStreamedBytes : kMaxPayloadBytes)) {
           oversized();
           return;
         }
-        body_.append(piece);
+        if (streaming_) {
+          if (handler_ != nullptr) handler_->on_stream_data(piece);
+        } else {
+          body_.append(piece);
+        }
         continue;
       }
       if (step == http::BodyReader::Step::kError) {
@@ -138,8 +147,42 @@ void RuntimeConnection::process() {
       break;  // kDone
     }
     have_head_ = false;
+    if (streaming_) {
+      streaming_ = false;
+      body_reader_.capture_trailers(nullptr);
+      close_after_write_ = !head_.keep_alive;
+      awaiting_answer_ = true;
+      handler_->on_stream_end(*this, http::find_trailer(trailers_, "lambda-runtime-function-error-type"),
+                              http::find_trailer(trailers_, "lambda-runtime-function-error-body"));
+      if (closed_) return;
+      continue;
+    }
     if (!dispatch()) return;
   }
+}
+
+bool RuntimeConnection::start_stream() {
+  streaming_ = false;
+  constexpr std::string_view kInvocation = "/2018-06-01/runtime/invocation/";
+  std::string_view path = head_.path;
+  const http::Header* mode =
+      http::find_header(head_.headers, "lambda-runtime-function-response-mode");
+  if (mode == nullptr || !iequals(mode->value, "streaming") || head_.method != "POST" ||
+      path.substr(0, kInvocation.size()) != kInvocation || path.size() < 9 ||
+      path.substr(path.size() - 9) != "/response") {
+    return true;
+  }
+  std::string_view id = path.substr(kInvocation.size(), path.size() - 9 - kInvocation.size());
+  const http::Header* type = http::find_header(head_.headers, "content-type");
+  if (handler_ == nullptr ||
+      !handler_->on_stream_start(*this, id, type != nullptr ? type->value : "application/octet-stream")) {
+    fail(400, "InvalidRequestID", "no invocation with this request id is running");
+    return false;
+  }
+  streaming_ = true;
+  trailers_.clear();
+  body_reader_.capture_trailers(&trailers_);
+  return true;
 }
 
 // A payload over Lambda's limit: the invocation fails with Lambda's error and the
@@ -153,7 +196,8 @@ void RuntimeConnection::oversized() {
     handler_->on_oversized(*this, tail.substr(0, tail.find('/')));
   }
   fail(413, "RequestEntityTooLarge",
-       fmt::format("the payload is over Lambda's limit of {} bytes", kMaxPayloadBytes));
+       fmt::format("the payload is over Lambda's limit of {} bytes",
+                   streaming_ ? kMaxStreamedBytes : kMaxPayloadBytes));
 }
 
 bool RuntimeConnection::dispatch() {

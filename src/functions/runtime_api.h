@@ -22,6 +22,8 @@ namespace portico::functions {
 
 // Lambda's limit for a synchronous response (and request) payload: 6 MB.
 inline constexpr uint64_t kMaxPayloadBytes = 6 * 1024 * 1024;
+// Lambda's limit for a streamed response (Lambda-Runtime-Function-Response-Mode: streaming).
+inline constexpr uint64_t kMaxStreamedBytes = 20 * 1024 * 1024;
 
 class RuntimeConnection;
 
@@ -37,6 +39,16 @@ class RuntimeApiHandler {
                         std::string_view error_type) = 0;
   virtual void on_init_error(RuntimeConnection& c, std::string body,
                              std::string_view error_type) = 0;
+  // A streamed response (Lambda-Runtime-Function-Response-Mode: streaming, chunked):
+  // its start (false: no such invocation; the connection answers 400 and closes), each
+  // piece as it arrives, and its end with the error trailers
+  // (Lambda-Runtime-Function-Error-Type, and -Body: base64 of the error document) when
+  // the function failed part way. on_stream_end must answer the connection.
+  virtual bool on_stream_start(RuntimeConnection& c, std::string_view request_id,
+                               std::string_view content_type) = 0;
+  virtual void on_stream_data(std::string_view data) = 0;
+  virtual void on_stream_end(RuntimeConnection& c, std::string_view error_type,
+                             std::string_view error_body) = 0;
   // A response or error payload over kMaxPayloadBytes: the invocation fails. The
   // connection answers 413 itself and closes.
   virtual void on_oversized(RuntimeConnection& c, std::string_view request_id) = 0;
@@ -71,6 +83,7 @@ class RuntimeConnection final : public net::IoHandler {
   void read_some();
   void process();   // parses and dispatches what the buffer holds
   bool dispatch();  // false: the connection was closed
+  bool start_stream();  // the head of a streamed response: false if refused (closed)
   void write_out();
   void fail(int status, std::string_view type, std::string_view message);
   void oversized();
@@ -84,6 +97,9 @@ class RuntimeConnection final : public net::IoHandler {
   http::RequestHead head_;
   http::BodyReader body_reader_;
   std::string body_;
+  std::string trailers_;    // a streamed response's trailer section
+  uint64_t body_bytes_ = 0;
+  bool streaming_ = false;  // the current request is a streamed response
   bool have_head_ = false;
   bool awaiting_answer_ = false;  // a request was handed over and not answered yet
   bool close_after_write_ = false;

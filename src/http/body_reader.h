@@ -55,6 +55,8 @@ class BodyReader {
   uint64_t remaining() const { return remaining_; }  // Content-Length bodies
   Framing framing() const { return framing_; }
   std::string_view error() const { return chunked_.error(); }
+  // Chunked bodies: keep a copy of the trailer section in *out (see ChunkedDecoder).
+  void capture_trailers(std::string* out) { chunked_.capture_trailers(out); }
 
  private:
   Framing framing_ = Framing::kNone;

@@ -111,6 +111,7 @@ ChunkedDecoder::Step ChunkedDecoder::next(std::string_view in, size_t& pos, std:
         break;
       case State::kTrailerName:
         if (++trailer_bytes_ > limits_.max_trailer_bytes) return fail("trailer section too large");
+        if (trailers_ != nullptr) trailers_->push_back(c);
         if (c == ':') {
           state_ = State::kTrailerValue;
         } else if (!is_tchar(c)) {
@@ -120,6 +121,7 @@ ChunkedDecoder::Step ChunkedDecoder::next(std::string_view in, size_t& pos, std:
         break;
       case State::kTrailerValue:
         if (++trailer_bytes_ > limits_.max_trailer_bytes) return fail("trailer section too large");
+        if (trailers_ != nullptr) trailers_->push_back(c);
         if (c == '\r') {
           state_ = State::kTrailerLf;
         } else if (c == '\n') {
@@ -131,6 +133,7 @@ ChunkedDecoder::Step ChunkedDecoder::next(std::string_view in, size_t& pos, std:
         break;
       case State::kTrailerLf:
         if (c != '\n') return fail("bare CR in trailer section");
+        if (trailers_ != nullptr) trailers_->push_back(c);
         state_ = State::kTrailerStart;
         ++pos;
         break;
@@ -148,6 +151,29 @@ ChunkedDecoder::Step ChunkedDecoder::next(std::string_view in, size_t& pos, std:
   if (state_ == State::kDone) return Step::kDone;
   if (state_ == State::kError) return Step::kError;
   return Step::kNeedMore;
+}
+
+std::string_view find_trailer(std::string_view section, std::string_view name) {
+  while (!section.empty()) {
+    size_t end = section.find("\r\n");
+    std::string_view line = section.substr(0, end);
+    section = end == std::string_view::npos ? std::string_view() : section.substr(end + 2);
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon != name.size()) continue;
+    bool same = true;
+    for (size_t i = 0; i < colon && same; ++i) {
+      char a = line[i], b = name[i];
+      if (a >= 'A' && a <= 'Z') a = static_cast<char>(a + 32);
+      if (b >= 'A' && b <= 'Z') b = static_cast<char>(b + 32);
+      same = a == b;
+    }
+    if (!same) continue;
+    std::string_view v = line.substr(colon + 1);
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+  }
+  return {};
 }
 
 size_t format_chunk_header(uint64_t size, char* out) {

@@ -61,6 +61,33 @@ TEST(Chunked, TrailersAreAcceptedAndDropped) {
   EXPECT_EQ(d.body, "abc");
 }
 
+TEST(Chunked, TrailersAreCapturedOnRequestInEveryPiecing) {
+  std::string_view in = "3\r\nabc\r\n0\r\nLambda-Runtime-Function-Error-Type: Boom\r\nX-B:  x y \r\n\r\n";
+  for (size_t step : {0, 1, 5}) {
+    ChunkedDecoder d;
+    std::string trailers;
+    d.capture_trailers(&trailers);
+    size_t fed = 0;
+    std::string buffered;
+    ChunkedDecoder::Step s = ChunkedDecoder::Step::kNeedMore;
+    while (s == ChunkedDecoder::Step::kNeedMore && fed < in.size()) {
+      size_t take = step == 0 ? in.size() : std::min(step, in.size() - fed);
+      buffered.append(in.substr(fed, take));
+      fed += take;
+      size_t pos = 0;
+      std::string_view piece;
+      while ((s = d.next(buffered, pos, piece)) == ChunkedDecoder::Step::kData) {
+      }
+      buffered.erase(0, pos);
+    }
+    EXPECT_EQ(s, ChunkedDecoder::Step::kDone) << step;
+    EXPECT_EQ(trailers, "Lambda-Runtime-Function-Error-Type: Boom\r\nX-B:  x y \r\n") << step;
+    EXPECT_EQ(find_trailer(trailers, "lambda-runtime-function-error-type"), "Boom");
+    EXPECT_EQ(find_trailer(trailers, "X-B"), "x y");
+    EXPECT_EQ(find_trailer(trailers, "X"), "");
+  }
+}
+
 TEST(Chunked, BytesAfterTheBodyAreNotConsumed) {
   std::string_view body = "3\r\nabc\r\n0\r\n\r\n";
   std::string in = std::string(body) + "GET /next HTTP/1.1\r\n";
