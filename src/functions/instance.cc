@@ -288,7 +288,22 @@ bool Instance::spawn(std::string& error) {
   return true;
 }
 
-void Instance::accept(int fd) { connections_.push_back(new RuntimeConnection(loop_, fd, *this)); }
+// A runtime uses one or two connections (AWS's bash runtime: one per curl). More than
+// kMaxRuntimeConnections open at once is a runtime gone wrong: the new one is refused,
+// so a leaking client cannot take the functions thread's descriptors.
+void Instance::accept(int fd) {
+  constexpr size_t kMaxRuntimeConnections = 32;
+  if (connections_.size() >= kMaxRuntimeConnections) {
+    if (!warned_connections_) {
+      warned_connections_ = true;
+      log::warn("function {}: instance {} has {} Runtime API connections open; refusing more",
+                pool_.function().name, serial_, connections_.size());
+    }
+    ::close(fd);
+    return;
+  }
+  connections_.push_back(new RuntimeConnection(loop_, fd, *this));
+}
 
 std::string_view Instance::current_request_id() const {
   return current_ ? std::string_view(current_->request_id) : std::string_view();

@@ -131,6 +131,7 @@ class Instance final : public RuntimeApiHandler {
   int64_t finished_ms_ = 0;
   std::string cgroup_;  // the instance's memory cgroup, or empty
   bool streaming_ = false;     // the current invocation's response is being streamed
+  bool warned_connections_ = false;
   std::string stream_body_;    // a streamed response collected (no sink)
   int64_t memory_sampled_ms_ = 0;
   uint64_t max_rss_bytes_ = 0;
