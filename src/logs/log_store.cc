@@ -221,7 +221,10 @@ Result<std::vector<LogEvent>> LogStore::query(const LogQuery& q) {
                          "SELECT seq, ts_ms, stream, request_id, message FROM log_events WHERE group_name = ? "
                          "AND seq > ? AND ts_ms >= ? ORDER BY seq LIMIT ?",
                          -1, &st, nullptr) != SQLITE_OK) {
-    return Error{fmt::format("cannot read the logs: {}", sqlite3_errmsg(reader_db_))};
+    // The writer creates the file, then its table: a reader in between sees no table yet.
+    std::string_view why = sqlite3_errmsg(reader_db_);
+    if (why.find("no such table") != std::string_view::npos) return std::vector<LogEvent>{};
+    return Error{fmt::format("cannot read the logs: {}", why)};
   }
   sqlite3_bind_text(st, 1, q.group.data(), static_cast<int>(q.group.size()), SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, q.after_seq);
