@@ -1,7 +1,7 @@
 # Portico: two commands matter.
 #   make run   - install dependencies, build, start Portico on examples/quickstart
 #   make test  - install dependencies, build, run every test (unit tests also under ASan+UBSan)
-# Others: make build | make bench | make fuzz | make clean
+# Others: make build | make bench | make bench-functions | make fuzz | make clean
 
 JOBS ?= $(shell nproc)
 BUILD_TYPE ?= Release
@@ -10,7 +10,7 @@ ASAN_DIR := build/asan
 FUZZ_DIR := build/fuzz
 FUZZ_SECONDS ?= 20
 
-.PHONY: run test build deps asan fuzz-build fuzz bench clean unit integration
+.PHONY: run test build deps asan fuzz-build fuzz bench bench-functions clean unit integration
 
 deps:
 	@scripts/install-deps
@@ -55,6 +55,10 @@ fuzz: fuzz-build
 
 bench: build
 	bench/proxy-bench $(RELEASE_DIR)/src/cli/portico
+
+# Functions: warm invocations, local emulators, cold starts, authorizer cache (~7 minutes)
+bench-functions: build
+	bench/functions-bench $(RELEASE_DIR)/src/cli/portico
 
 clean:
 	rm -rf build

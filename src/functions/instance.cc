@@ -343,7 +343,7 @@ void Instance::assign(Invocation&& inv) {
   timeout_.arm_after_ms(f.timeout_ms);
   pool_.stats().invocations.add();
   pool_.stats().concurrent.inc();
-  log(fmt::format("START RequestId: {} Version: $LATEST", current_->request_id));
+  log(fmt::format("START RequestId: {} Version: $LATEST", current_->request_id), true);
   RuntimeConnection* c = parked_;
   parked_ = nullptr;
   c->send_invocation(head, current_->payload);
@@ -607,8 +607,8 @@ void Instance::on_exit_ready() {
                          reached_next);  // may destroy this
 }
 
-void Instance::log(std::string_view line) {
-  pool_.log_line(log_stream_, current_request_id(), line);
+void Instance::log(std::string_view line, bool platform) {
+  pool_.log_line(log_stream_, current_request_id(), line, platform);
   if (current_ && current_->tail_log) {
     std::string& kept = current_->log;
     kept.append(line).append("\n");

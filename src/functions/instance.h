@@ -91,7 +91,9 @@ class Instance final : public RuntimeApiHandler {
   void accept(int fd);
   void on_exit_ready();
   void on_output(int stream);  // 1 stdout, 2 stderr
-  void log(std::string_view line);  // to Portico's log, and the invocation's if it keeps one
+  // To the log store and Portico's log (platform: Lambda's START line, at debug there), and
+  // the invocation's if it keeps one.
+  void log(std::string_view line, bool platform = false);
   bool accept_answer(RuntimeConnection& c, std::string_view request_id);
   void finish(InvocationResult&& result);
   void fail_current(InvocationResult::Status status, std::string_view type,

@@ -77,9 +77,10 @@ class FunctionPool {
                         const std::string& init_error_type, const std::string& exit_text,
                         bool reached_next);
   void on_idle_timeout(Instance& instance);
-  // A line of an instance's output (or Portico's START/END/REPORT), with the instance's
-  // log stream and the id of the invocation it belongs to (may be empty).
-  void log_line(std::string_view stream, std::string_view request_id, std::string_view line);
+  // A line of an instance's output (or, platform, Lambda's START/END/REPORT), with the
+  // instance's log stream and the id of the invocation it belongs to (may be empty).
+  void log_line(std::string_view stream, std::string_view request_id, std::string_view line,
+                bool platform = false);
 
   // Sends the result to the caller's thread, unless the caller gave up.
   static void deliver(Invocation&& inv, InvocationResult&& result);
