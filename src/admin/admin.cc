@@ -78,19 +78,7 @@ std::unique_ptr<gateway::Handler> AdminServer::function_logs(gateway::Downstream
   }
   logs::LogQuery q;
   std::string function = percent_decode(ctx.path.substr(6));
-  const auto& functions = backend_.current_snapshot()->config->functions;
-  if (std::none_of(functions.begin(), functions.end(), [&](const auto& f) { return f.name == function; })) {
-    // A removed function's lines are still there; a name never configured is a typo.
-    q.group = logs::function_log_group(function);
-    q.limit = 1;
-    auto any = store->query(q);
-    if (!any || any->empty()) {
-      ds.send_error(404, fmt::format("no function {} (and no logs of one)", function));
-      return nullptr;
-    }
-  }
   q.group = logs::function_log_group(function);
-  q.limit = 1000;
   std::string_view query = ctx.request->query;
   for (auto [key, field] : {std::pair{"start", &q.start_ms}, std::pair{"after", &q.after_seq}}) {
     if (auto v = http::find_query_param(query, key)) {
@@ -112,6 +100,19 @@ std::unique_ptr<gateway::Handler> AdminServer::function_logs(gateway::Downstream
   }
   auto events = store->query(q);
   if (!events) return std::make_unique<TextHandler>(ds, 500, kJson, error_json(events.error().message));
+  const auto& functions = backend_.current_snapshot()->config->functions;
+  if (events->empty() &&
+      std::none_of(functions.begin(), functions.end(), [&](const auto& f) { return f.name == function; })) {
+    // A removed function's lines are still there; a name never configured is a typo.
+    logs::LogQuery any;
+    any.group = q.group;
+    any.limit = 1;
+    auto kept = store->query(any);
+    if (!kept || kept->empty()) {
+      ds.send_error(404, fmt::format("no function {} (and no logs of one)", function));
+      return nullptr;
+    }
+  }
   std::string body = "{\"events\":[";
   for (size_t i = 0; i < events->size(); ++i) {
     const auto& e = (*events)[i];

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
+#include "aws/sigv4.h"
 #include "cli/admin_client.h"
 #include "core/strings.h"
 
@@ -14,18 +15,6 @@ namespace json = boost::json;
 constexpr const char* kUsage =
     "usage: portico dlq list|replay|purge [FUNCTION] [--id REQUEST_ID] [--limit N] [--json]\n"
     "                   [-c FILE | --admin HOST:PORT]\n";
-
-std::string query_value(std::string_view v) {
-  std::string out;
-  for (char c : v) {
-    if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') {
-      out += c;
-    } else {
-      out += fmt::format("%{:02X}", static_cast<unsigned char>(c));
-    }
-  }
-  return out;
-}
 
 std::string text(const json::value* v) {
   if (v == nullptr) return "";
@@ -101,7 +90,7 @@ int dlq_command(const std::vector<std::string>& args) {
   std::string query;
   auto add = [&](const char* key, const std::string& value) {
     if (value.empty()) return;
-    query += (query.empty() ? "?" : "&") + std::string(key) + "=" + query_value(value);
+    query += (query.empty() ? "?" : "&") + std::string(key) + "=" + aws::uri_encode(value, false);
   };
   add("function", function);
   add("id", id);

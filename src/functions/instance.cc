@@ -44,6 +44,19 @@ class Instance::Watch final : public net::IoHandler {
 
 namespace {
 
+// Lambda's error document {"errorType", "errorMessage"}: its fields into r. False if
+// `body` is not a JSON object.
+bool read_error_document(std::string_view body, InvocationResult& r) {
+  boost::system::error_code ec;
+  boost::json::value doc = boost::json::parse(body, ec);
+  if (ec || !doc.is_object()) return false;
+  if (auto* t = doc.as_object().if_contains("errorType"); t != nullptr && t->is_string())
+    r.error_type = std::string(t->as_string());
+  if (auto* m = doc.as_object().if_contains("errorMessage"); m != nullptr && m->is_string())
+    r.message = std::string(m->as_string());
+  return true;
+}
+
 std::string hex_id(size_t chars) {
   std::string s;
   while (s.size() < chars) s += fmt::format("{:016x}", random_u64());
@@ -414,19 +427,10 @@ void Instance::on_error(RuntimeConnection& c, std::string_view request_id, std::
   r.status = InvocationResult::Status::kFunctionError;
   // The type from the header when sent (AWS's clients send it on init errors), else
   // from the document.
-  boost::system::error_code ec;
-  boost::json::value doc = boost::json::parse(body, ec);
-  if (!ec && doc.is_object()) {
-    if (auto* t = doc.as_object().if_contains("errorType"); t != nullptr && t->is_string()) {
-      r.error_type = std::string(t->as_string());
-    }
-    if (auto* m = doc.as_object().if_contains("errorMessage"); m != nullptr && m->is_string()) {
-      r.message = std::string(m->as_string());
-    }
-  }
+  bool is_document = read_error_document(body, r);
   if (!error_type.empty()) r.error_type = std::string(error_type);
   if (r.error_type.empty()) r.error_type = "Unhandled";
-  if (ec) body = error_document(r.error_type, body);  // not a document: wrapped as its message
+  if (!is_document) body = error_document(r.error_type, body);  // wrapped as its message
   r.payload = std::move(body);
   finish(std::move(r));
 }
@@ -488,20 +492,14 @@ void Instance::on_stream_end(RuntimeConnection& c, std::string_view error_type,
     finish(std::move(r));
     return;
   }
-  // Failed part way: the error document comes base64 in a trailer.
+  // Failed part way: the error document comes base64 in a trailer; the trailer's type wins.
   r.status = InvocationResult::Status::kFunctionError;
-  r.error_type = std::string(error_type);
   auto document = base64_decode(error_body);
-  boost::system::error_code ec;
-  boost::json::value doc;
-  if (document) doc = boost::json::parse(*document, ec);
-  if (document && !ec && doc.is_object()) {
-    if (auto* m = doc.as_object().if_contains("errorMessage"); m != nullptr && m->is_string())
-      r.message = std::string(m->as_string());
-    r.payload = std::move(*document);
-  } else {
-    r.payload = error_document(r.error_type, "the function failed while streaming its response");
-  }
+  bool is_document = document && read_error_document(*document, r);
+  r.error_type = std::string(error_type);
+  r.payload = is_document ? std::move(*document)
+                          : error_document(r.error_type,
+                                           "the function failed while streaming its response");
   stream_body_.clear();
   finish(std::move(r));
 }

@@ -332,10 +332,10 @@ void FunctionPool::log_line(std::string_view stream, std::string_view id, std::s
   if (settings_.logs != nullptr) settings_.logs->append(log_group_, stream, id, wall_ms(), line);
   // Lambda's own lines (START/END/REPORT) are three per invocation: in Portico's log only
   // at debug (each line there is a flushed write: 10-24% of a warm invocation's cost).
-  if (platform) {
-    log::debug("function {}{}{}: {}", function_.name, id.empty() ? "" : " ", id, line);
-  } else {
-    log::info("function {}{}{}: {}", function_.name, id.empty() ? "" : " ", id, line);
+  log::Level level = platform ? log::Level::kDebug : log::Level::kInfo;
+  if (log::enabled(level)) {
+    log::write(level, fmt::format("function {}{}{}: {}", function_.name, id.empty() ? "" : " ",
+                                  id, line));
   }
 }
 

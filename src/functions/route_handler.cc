@@ -21,6 +21,16 @@ constexpr std::string_view kPreludeType = "application/vnd.awslambda.http-integr
 constexpr std::string_view kPreludeEnd{"\0\0\0\0\0\0\0\0", 8};
 constexpr size_t kMaxPrelude = 64 * 1024;
 
+// The function's headers as header lines; true if they set Date.
+bool append_headers(std::string& h, const HttpResult& res) {
+  bool has_date = false;
+  for (const auto& [k, v] : res.headers) {
+    if (iequals(k, "date")) has_date = true;
+    h.append(k).append(": ").append(v).append("\r\n");
+  }
+  return has_date;
+}
+
 class FunctionHandler final : public gateway::Handler {
  public:
   FunctionHandler(gateway::Downstream& ds, gateway::RequestContext& ctx, FunctionHost& host,
@@ -127,12 +137,7 @@ class FunctionHandler final : public gateway::Handler {
   }
 
   void begin_stream(const HttpResult& res) {
-    bool has_date = false;
-    std::string& h = ds_.begin_response(res.status);
-    for (const auto& [k, v] : res.headers) {
-      if (iequals(k, "date")) has_date = true;
-      h.append(k).append(": ").append(v).append("\r\n");
-    }
+    bool has_date = append_headers(ds_.begin_response(res.status), res);
     no_body_ = ctx_.request->method == "HEAD" || res.status == 204 || res.status == 304;
     ds_.end_response_head(no_body_ ? gateway::BodyMode::kNone : gateway::BodyMode::kStream, 0,
                           has_date);
@@ -208,14 +213,7 @@ class FunctionHandler final : public gateway::Handler {
     bool head = ctx_.request->method == "HEAD";
     bool no_body = head || res.status == 204 || res.status == 304 || res.status < 200;
     std::string& h = ds_.begin_response(res.status);
-    bool has_date = false;
-    for (const auto& [k, v] : res.headers) {
-      if (iequals(k, "date")) has_date = true;
-      h += k;
-      h += ": ";
-      h += v;
-      h += "\r\n";
-    }
+    bool has_date = append_headers(h, res);
     if (no_body) {
       if (head && !res.body.empty()) {
         h += "Content-Length: ";

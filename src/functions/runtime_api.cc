@@ -113,8 +113,7 @@ void RuntimeConnection::process() {
       body_.clear();
       body_bytes_ = 0;
       if (!start_stream()) return;
-      uint64_t limit = streaming_ ? kMaxStreamedBytes : kMaxPayloadBytes;
-      if (head_.framing == http::Framing::kLength && head_.content_length > limit) {
+      if (head_.framing == http::Framing::kLength && head_.content_length > body_limit()) {
         oversized();
         return;
       }
@@ -127,7 +126,7 @@ void RuntimeConnection::process() {
       auto step = body_reader_.next(in_, consumed, piece);
       if (step == http::BodyReader::Step::kData) {
         body_bytes_ += piece.size();
-        if (body_bytes_ > (streaming_ ? kMaxStreamedBytes : kMaxPayloadBytes)) {
+        if (body_bytes_ > body_limit()) {
           oversized();
           return;
         }
@@ -197,7 +196,7 @@ void RuntimeConnection::oversized() {
   }
   fail(413, "RequestEntityTooLarge",
        fmt::format("the payload is over Lambda's limit of {} bytes",
-                   streaming_ ? kMaxStreamedBytes : kMaxPayloadBytes));
+                   body_limit()));
 }
 
 bool RuntimeConnection::dispatch() {

@@ -84,6 +84,7 @@ class RuntimeConnection final : public net::IoHandler {
   void process();   // parses and dispatches what the buffer holds
   bool dispatch();  // false: the connection was closed
   bool start_stream();  // the head of a streamed response: false if refused (closed)
+  uint64_t body_limit() const { return streaming_ ? kMaxStreamedBytes : kMaxPayloadBytes; }
   void write_out();
   void fail(int status, std::string_view type, std::string_view message);
   void oversized();
