@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <unordered_map>
@@ -16,16 +17,106 @@
 namespace portico::logs {
 namespace {
 
+// A row holds a chunk of one group's lines, numbered first_seq, first_seq + 1, ... in
+// the order they were appended (seq increases across groups too). A group's floor is
+// the oldest seq still kept after trimming it to max_events_per_group; a chunk partly
+// below it stays until all of it is. Versions before chunks kept a row per line in
+// log_events: that table is dropped (these are recent logs, not an archive).
 constexpr const char* kSchema =
-    "CREATE TABLE IF NOT EXISTS log_events ("
-    "  seq INTEGER PRIMARY KEY,"  // the rowid: append order
+    "CREATE TABLE IF NOT EXISTS log_chunks ("
+    "  first_seq INTEGER PRIMARY KEY,"
     "  group_name TEXT NOT NULL,"
-    "  stream TEXT NOT NULL,"
-    "  request_id TEXT NOT NULL,"
-    "  ts_ms INTEGER NOT NULL,"
-    "  message TEXT NOT NULL"
+    "  line_count INTEGER NOT NULL,"
+    "  last_ts INTEGER NOT NULL,"  // the newest line's timestamp: the chunk expires with it
+    "  lines BLOB NOT NULL"        // encode_line() of each
     ");"
-    "CREATE INDEX IF NOT EXISTS log_events_by_group ON log_events (group_name, seq);";
+    "CREATE INDEX IF NOT EXISTS log_chunks_by_group ON log_chunks (group_name, first_seq);"
+    "CREATE TABLE IF NOT EXISTS log_floors (group_name TEXT PRIMARY KEY, min_seq INTEGER NOT NULL);"
+    "DROP TABLE IF EXISTS log_events;";
+
+// A chunk is cut at this many lines or bytes, so a reader decodes little it skips and
+// trimming frees space in small steps.
+constexpr size_t kChunkLines = 4096;
+constexpr size_t kChunkBytes = 1 << 20;
+
+// A line as stored: timestamp (8 bytes), the lengths of stream, request id and message
+// (4 bytes each, little-endian as everything here), then the three.
+constexpr size_t kLineHead = 8 + 3 * 4;
+
+void put_u64(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+}
+void put_u32(std::string& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+}
+uint64_t get_le(const char* p, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i)
+    v |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
+}
+
+void encode_line(std::string& out, int64_t ts, std::string_view stream, std::string_view request_id,
+                 std::string_view message) {
+  put_u64(out, static_cast<uint64_t>(ts));
+  put_u32(out, static_cast<uint32_t>(stream.size()));
+  put_u32(out, static_cast<uint32_t>(request_id.size()));
+  put_u32(out, static_cast<uint32_t>(message.size()));
+  out.append(stream).append(request_id).append(message);
+}
+
+struct DecodedLine {
+  int64_t ts;
+  std::string_view stream, request_id, message;
+};
+
+// The line at `pos` of `lines`, advancing pos; false at the end or on a damaged chunk.
+bool decode_line(std::string_view lines, size_t& pos, DecodedLine& line) {
+  if (lines.size() - pos < kLineHead) return false;
+  const char* p = lines.data() + pos;
+  line.ts = static_cast<int64_t>(get_le(p, 8));
+  size_t ls = get_le(p + 8, 4), lr = get_le(p + 12, 4), lm = get_le(p + 16, 4);
+  if (lines.size() - pos - kLineHead < ls + lr + lm) return false;
+  const char* d = p + kLineHead;
+  line.stream = {d, ls};
+  line.request_id = {d + ls, lr};
+  line.message = {d + ls + lr, lm};
+  pos += kLineHead + ls + lr + lm;
+  return true;
+}
+
+// A statement prepared for one use; finalized when it goes.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) {
+    ok_ = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) == SQLITE_OK;
+  }
+  ~Statement() { sqlite3_finalize(st_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  bool ok() const { return ok_; }
+  sqlite3_stmt* get() { return st_; }
+  void bind(int i, std::string_view text) {
+    sqlite3_bind_text(st_, i, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+  }
+  void bind(int i, int64_t v) { sqlite3_bind_int64(st_, i, v); }
+  void bind_blob(int i, std::string_view bytes) {
+    sqlite3_bind_blob(st_, i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_STATIC);
+  }
+  int step() { return sqlite3_step(st_); }
+  void reset() { sqlite3_reset(st_); }
+  int64_t column(int i) { return sqlite3_column_int64(st_, i); }
+  std::string_view text(int i) {
+    const void* p = sqlite3_column_blob(st_, i);
+    return p == nullptr ? std::string_view()
+                        : std::string_view(static_cast<const char*>(p),
+                                           static_cast<size_t>(sqlite3_column_bytes(st_, i)));
+  }
+
+ private:
+  sqlite3_stmt* st_ = nullptr;
+  bool ok_ = false;
+};
 
 constexpr size_t kMaxMessage = 256 * 1024;  // CloudWatch Logs' limit for one event
 constexpr int kFlushMs = 200;
@@ -80,14 +171,17 @@ bool LogStore::open_writer() {
   std::error_code ec;
   std::filesystem::path dir = std::filesystem::path(path_).parent_path();
   if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-  auto w = ec ? Result<sqlite3*>(Error{fmt::format("cannot create {}: {}", dir.string(), ec.message())})
-              : open_db(path_, true);
+  auto w =
+      ec ? Result<sqlite3*>(Error{fmt::format("cannot create {}: {}", dir.string(), ec.message())})
+         : open_db(path_, true);
   if (!w) {
     log::error("function logs are not kept: {}", w.error().message);
     writer_failed_ = true;
     return false;
   }
   writer_db_ = *w;
+  Statement last(writer_db_, "SELECT COALESCE(MAX(first_seq + line_count), 1) FROM log_chunks");
+  if (last.ok() && last.step() == SQLITE_ROW) next_seq_ = last.column(0);
   return true;
 }
 
@@ -106,13 +200,18 @@ LogStore::~LogStore() {
 void LogStore::append(std::string_view group, std::string_view stream, std::string_view request_id,
                       int64_t timestamp_ms, std::string_view message) {
   if (message.size() > kMaxMessage) message = message.substr(0, kMaxMessage);
+  size_t bytes = kLineHead + stream.size() + request_id.size() + message.size();
   std::lock_guard lock(queue_mu_);
-  if (queue_.size() >= limits_.max_queued) {
+  if (queued_ >= limits_.max_queued || queued_bytes_ + bytes > limits_.max_queued_bytes) {
     ++dropped_;
     return;
   }
-  queue_.push_back({std::string(group), std::string(stream), std::string(request_id),
-                    std::string(message), timestamp_ms});
+  auto it = pending_.find(std::string(group));  // (C++20 has no heterogeneous find for this map)
+  if (it == pending_.end()) it = pending_.emplace(std::string(group), PendingChunk{}).first;
+  encode_line(it->second.lines, timestamp_ms, stream, request_id, message);
+  ++it->second.count;
+  ++queued_;
+  queued_bytes_ += bytes;
 }
 
 uint64_t LogStore::dropped() const {
@@ -133,14 +232,16 @@ void LogStore::writer_loop() {
 
 void LogStore::flush() {
   std::lock_guard write_lock(write_mu_);
-  std::vector<Line> lines;
+  Pending pending;
   {
     std::lock_guard lock(queue_mu_);
-    lines.swap(queue_);
+    pending.swap(pending_);
+    queued_ = 0;
+    queued_bytes_ = 0;
   }
-  if (lines.empty() && writer_db_ == nullptr) return;
+  if (pending.empty() && writer_db_ == nullptr) return;
   if (!open_writer()) return;
-  if (!lines.empty()) write(lines);
+  if (!pending.empty()) write(pending);
   int64_t now = wall_ms();
   if (now - last_trim_ms_ >= limits_.trim_interval_ms) {
     last_trim_ms_ = now;
@@ -148,67 +249,97 @@ void LogStore::flush() {
   }
 }
 
-void LogStore::write(std::vector<Line>& lines) {
+// One transaction: each group's lines as chunks of at most kChunkLines / kChunkBytes.
+void LogStore::write(Pending& pending) {
+  size_t lines = 0;
+  for (const auto& [group, chunk] : pending) lines += chunk.count;
+  int64_t seq_before = next_seq_;
   sqlite3_exec(writer_db_, "BEGIN", nullptr, nullptr, nullptr);
-  sqlite3_stmt* st = nullptr;
-  bool ok = sqlite3_prepare_v2(writer_db_,
-                               "INSERT INTO log_events (group_name, stream, request_id, ts_ms, "
-                               "message) VALUES (?, ?, ?, ?, ?)",
-                               -1, &st, nullptr) == SQLITE_OK;
-  for (size_t i = 0; ok && i < lines.size(); ++i) {
-    const Line& l = lines[i];
-    sqlite3_bind_text(st, 1, l.group.data(), static_cast<int>(l.group.size()), SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, l.stream.data(), static_cast<int>(l.stream.size()), SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, l.request_id.data(), static_cast<int>(l.request_id.size()),
-                      SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, l.timestamp_ms);
-    sqlite3_bind_text(st, 5, l.message.data(), static_cast<int>(l.message.size()), SQLITE_STATIC);
-    ok = sqlite3_step(st) == SQLITE_DONE;
-    sqlite3_reset(st);
+  Statement insert(writer_db_,
+                   "INSERT INTO log_chunks (first_seq, group_name, line_count, last_ts, lines) "
+                   "VALUES (?, ?, ?, ?, ?)");
+  bool ok = insert.ok();
+  for (auto it = pending.begin(); ok && it != pending.end(); ++it) {
+    std::string_view all = it->second.lines;
+    size_t pos = 0;
+    while (ok && pos < all.size()) {
+      size_t start = pos, count = 0;
+      int64_t last_ts = 0;
+      DecodedLine line;
+      while (count < kChunkLines && pos - start < kChunkBytes && decode_line(all, pos, line)) {
+        last_ts = std::max(last_ts, line.ts);
+        ++count;
+      }
+      if (count == 0) break;  // cannot happen: append encodes whole lines
+      insert.bind(1, next_seq_);
+      insert.bind(2, it->first);
+      insert.bind(3, static_cast<int64_t>(count));
+      insert.bind(4, last_ts);
+      insert.bind_blob(5, all.substr(start, pos - start));
+      ok = insert.step() == SQLITE_DONE;
+      insert.reset();
+      next_seq_ += static_cast<int64_t>(count);
+    }
   }
-  if (st != nullptr) sqlite3_finalize(st);
   if (ok) ok = sqlite3_exec(writer_db_, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK;
   if (!ok) {
-    log::warn("function logs: cannot write {} lines to {}: {}", lines.size(), path_,
+    log::warn("function logs: cannot write {} lines to {}: {}", lines, path_,
               sqlite3_errmsg(writer_db_));
     sqlite3_exec(writer_db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    next_seq_ = seq_before;
   }
 }
 
-// The bounds: lines older than the retention, and beyond max_events_per_group in each
-// group (oldest first). Runs every few seconds on the writer.
+// The bounds: chunks whose newest line is past the retention (older lines of a chunk
+// still kept are hidden by query), and per group the lines beyond the newest
+// max_events_per_group (its floor). Runs every few seconds on the writer.
 void LogStore::trim() {
-  sqlite3_stmt* st = nullptr;
-  // Rows are in append order and timestamps grow with it: the expired ones are a prefix,
-  // found by scanning from the start to the first one still young enough.
-  if (sqlite3_prepare_v2(writer_db_,
-                         "DELETE FROM log_events WHERE seq < (SELECT COALESCE(MIN(seq), "
-                         "(SELECT COALESCE(MAX(seq), 0) + 1 FROM log_events)) FROM (SELECT seq FROM "
-                         "log_events WHERE ts_ms >= ? ORDER BY seq LIMIT 1))",
-                         -1, &st, nullptr) == SQLITE_OK) {
-    sqlite3_bind_int64(st, 1, wall_ms() - limits_.retention_ms);
-    sqlite3_step(st);
-    sqlite3_finalize(st);
+  int64_t cutoff = wall_ms() - limits_.retention_ms;
+  {
+    Statement expired(writer_db_, "DELETE FROM log_chunks WHERE last_ts < ?");
+    if (expired.ok()) {
+      expired.bind(1, cutoff);
+      expired.step();
+    }
   }
   std::vector<std::string> groups;
-  if (sqlite3_prepare_v2(writer_db_, "SELECT DISTINCT group_name FROM log_events", -1, &st,
-                         nullptr) == SQLITE_OK) {
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      groups.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
-    }
-    sqlite3_finalize(st);
+  {
+    Statement list(writer_db_, "SELECT DISTINCT group_name FROM log_chunks");
+    while (list.ok() && list.step() == SQLITE_ROW) groups.emplace_back(list.text(0));
   }
+  const auto max = static_cast<int64_t>(limits_.max_events_per_group);
   for (const auto& g : groups) {
-    if (sqlite3_prepare_v2(writer_db_,
-                           "DELETE FROM log_events WHERE group_name = ?1 AND seq <= (SELECT seq "
-                           "FROM log_events WHERE group_name = ?1 ORDER BY seq DESC LIMIT 1 "
-                           "OFFSET ?2)",
-                           -1, &st, nullptr) != SQLITE_OK)
-      continue;
-    sqlite3_bind_text(st, 1, g.data(), static_cast<int>(g.size()), SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, static_cast<int64_t>(limits_.max_events_per_group));
-    sqlite3_step(st);
-    sqlite3_finalize(st);
+    // Newest first: the floor is in the chunk where the count reaches max.
+    int64_t floor = 0, newer = 0;
+    {
+      Statement chunks(writer_db_,
+                       "SELECT first_seq, line_count FROM log_chunks WHERE group_name = ? "
+                       "ORDER BY first_seq DESC");
+      if (!chunks.ok()) continue;
+      chunks.bind(1, g);
+      while (chunks.step() == SQLITE_ROW) {
+        int64_t first = chunks.column(0), count = chunks.column(1);
+        if (newer + count >= max) {
+          floor = first + count - (max - newer);
+          break;
+        }
+        newer += count;
+      }
+    }
+    if (floor == 0) continue;
+    Statement set(writer_db_,
+                  "INSERT OR REPLACE INTO log_floors (group_name, min_seq) VALUES (?, ?)");
+    Statement drop(writer_db_,
+                   "DELETE FROM log_chunks WHERE group_name = ? AND first_seq < ? AND "
+                   "first_seq + line_count <= ?");
+    if (!set.ok() || !drop.ok()) continue;
+    set.bind(1, g);
+    set.bind(2, floor);
+    set.step();
+    drop.bind(1, g);
+    drop.bind(2, floor);
+    drop.bind(3, floor);
+    drop.step();
   }
 }
 
@@ -221,34 +352,44 @@ Result<std::vector<LogEvent>> LogStore::query(const LogQuery& q) {
     if (!r) return r.error();
     reader_db_ = *r;
   }
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(reader_db_,
-                         "SELECT seq, ts_ms, stream, request_id, message FROM log_events WHERE group_name = ? "
-                         "AND seq > ? AND ts_ms >= ? ORDER BY seq LIMIT ?",
-                         -1, &st, nullptr) != SQLITE_OK) {
-    // The writer creates the file, then its table: a reader in between sees no table yet.
+  // The floor (lines trimmed away in a chunk still kept), then the chunks holding lines
+  // after after_seq: a chunk has at most kChunkLines, so its first_seq is within that of them.
+  int64_t floor = 0;
+  {
+    Statement f(reader_db_, "SELECT min_seq FROM log_floors WHERE group_name = ?");
+    if (f.ok()) {
+      f.bind(1, q.group);
+      if (f.step() == SQLITE_ROW) floor = f.column(0);
+    }
+  }
+  Statement st(reader_db_,
+               "SELECT first_seq, lines FROM log_chunks WHERE group_name = ? AND first_seq > ? "
+               "AND last_ts >= ? ORDER BY first_seq");
+  if (!st.ok()) {
+    // The writer creates the file, then its tables: a reader in between sees none yet.
     std::string_view why = sqlite3_errmsg(reader_db_);
     if (why.find("no such table") != std::string_view::npos) return std::vector<LogEvent>{};
     return Error{fmt::format("cannot read the logs: {}", why)};
   }
-  sqlite3_bind_text(st, 1, q.group.data(), static_cast<int>(q.group.size()), SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, q.after_seq);
-  sqlite3_bind_int64(st, 3, q.start_ms);
-  sqlite3_bind_int64(st, 4, static_cast<int64_t>(q.limit));
+  int64_t start_ms = std::max(q.start_ms, wall_ms() - limits_.retention_ms);
+  int64_t min_seq = std::max(floor, q.after_seq + 1);
+  st.bind(1, q.group);
+  st.bind(2, min_seq - static_cast<int64_t>(kChunkLines));
+  st.bind(3, start_ms);
   std::vector<LogEvent> out;
-  int rc;
-  auto text = [&](int i) {
-    const unsigned char* p = sqlite3_column_text(st, i);
-    return p == nullptr ? std::string()
-                        : std::string(reinterpret_cast<const char*>(p),
-                                      static_cast<size_t>(sqlite3_column_bytes(st, i)));
-  };
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    out.push_back(
-        {sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), text(2), text(3), text(4)});
+  int rc = SQLITE_DONE;
+  while (out.size() < q.limit && (rc = st.step()) == SQLITE_ROW) {
+    int64_t seq = st.column(0);
+    std::string_view lines = st.text(1);
+    size_t pos = 0;
+    DecodedLine line;
+    for (; out.size() < q.limit && decode_line(lines, pos, line); ++seq) {
+      if (seq < min_seq || line.ts < start_ms) continue;
+      out.push_back({seq, line.ts, std::string(line.stream), std::string(line.request_id),
+                     std::string(line.message)});
+    }
   }
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE)
+  if (out.size() < q.limit && rc != SQLITE_DONE)
     return Error{fmt::format("cannot read the logs: {}", sqlite3_errmsg(reader_db_))};
   return out;
 }

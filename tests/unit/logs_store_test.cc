@@ -83,11 +83,59 @@ TEST_F(LogStoreTest, SurvivesARestartAndBoundsItsQueue) {
     LogStore s(path(), limits);
     for (int i = 0; i < 4; ++i) s.append("/g", "s", "", wall_ms(), "line");
     EXPECT_GE(s.dropped(), 1u);  // the writer had no time to take more than two
-  }  // the destructor writes what was queued
+  }                              // the destructor writes what was queued
   LogStore s(path());
   auto g = all(s, "/g");
   EXPECT_GE(g.size(), 2u);
   EXPECT_LE(g.size(), 4u);
+}
+
+// Lines are stored in chunks (at most 4096 lines each); reading pages through them in
+// order, and the per-group bound cuts a chunk in the middle, across a restart too.
+TEST_F(LogStoreTest, PagesThroughChunksAndTrimsInsideOne) {
+  LogLimits limits;
+  limits.max_events_per_group = 5'000;
+  limits.trim_interval_ms = 0;
+  int64_t now = wall_ms();
+  {
+    LogStore s(path(), limits);
+    for (int i = 0; i < 10'000; ++i) {
+      s.append("/g", "stream", "id-" + std::to_string(i), now, "line " + std::to_string(i));
+      if (i % 1000 == 0) s.append("/h", "other", "", now, "h " + std::to_string(i));
+    }
+    s.flush();  // writes, then trims /g to its newest 5,000
+  }
+  LogStore s(path(), limits);
+  std::vector<LogEvent> got;
+  int64_t after = 0;
+  for (;;) {
+    LogQuery q;
+    q.group = "/g";
+    q.after_seq = after;
+    q.limit = 1'500;
+    auto page = s.query(q);
+    ASSERT_TRUE(page) << page.error().message;
+    if (page->empty()) break;
+    EXPECT_LE(page->size(), 1'500u);
+    for (auto& e : *page) got.push_back(std::move(e));
+    after = got.back().seq;
+  }
+  ASSERT_EQ(got.size(), 5'000u);
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].message, "line " + std::to_string(5'000 + i));
+    EXPECT_EQ(got[i].request_id, "id-" + std::to_string(5'000 + i));
+    if (i > 0) {
+      EXPECT_GT(got[i].seq, got[i - 1].seq);
+    }
+  }
+  EXPECT_EQ(all(s, "/h").size(), 10u);
+  // New lines after the restart come after the old ones.
+  s.append("/g", "stream", "", now, "after restart");
+  s.flush();
+  auto tail = all(s, "/g", after);
+  ASSERT_EQ(tail.size(), 1u);
+  EXPECT_EQ(tail[0].message, "after restart");
+  EXPECT_EQ(all(s, "/g").size(), 1'000u);  // one page: the query's limit
 }
 
 }  // namespace
