@@ -202,19 +202,21 @@ bool Server::start() {
   logs_ = std::make_unique<logs::LogStore>(cfg->server.data_dir + "/function-logs.sqlite3");
   host_settings.logs = logs_.get();
   functions_ = std::make_unique<functions::FunctionHost>(host_settings);
-  functions_->configure(*cfg);
-  functions_->start();
   async_ = std::make_unique<async::AsyncInvoker>(*functions_, cfg->server.data_dir + "/async-events.sqlite3",
                                                  *stats_);
   async_->configure(*cfg);
-  async_->start();
   authorizers_ = std::make_unique<functions::Authorizers>(*functions_, host_settings.region, host_settings.account_id);
   for (int w = 0; w < workers; ++w) {
     workers_.push_back(std::make_unique<server::Worker>(w, *stats_, current_, fds[static_cast<size_t>(w)],
                                                         upstreams_.get(), jwks_.get(), functions_.get(),
                                                         authorizers_.get(),
+                                                        [this](int) { loop_.post([this] { worker_drained(); }); },
                                                         [this](int) { loop_.post([this] { worker_exited(); }); }));
   }
+  // The workers' loops are the functions' homes: registered above, configured now.
+  functions_->configure(*cfg);
+  functions_->start();
+  async_->start();
   // Endpoint sets and key sets reach the workers before they serve: static ones now,
   // discovered and fetched ones as their sources answer.
   upstreams_->configure(*cfg);
@@ -338,6 +340,15 @@ void Server::begin_shutdown(bool interactive) {
   watcher_.reset();
   other_watchers_.clear();
   for (auto& w : workers_) w->shutdown(timeout);
+}
+
+// Every worker has finished its connections: no request is waiting on a function any
+// more. Events the async invoker still runs are kept and run after a restart, so it
+// stops before the instances do (their end would count as failed attempts).
+void Server::worker_drained() {
+  if (++workers_drained_ < workers_.size()) return;
+  if (async_) async_->stop();
+  for (auto& w : workers_) w->finish();
 }
 
 void Server::worker_exited() {

@@ -52,6 +52,7 @@ class Server final : public admin::Backend {
   bool start();
   void apply_log_level(const config::Config& c);
   void begin_shutdown(bool interactive);
+  void worker_drained();
   void worker_exited();
   void watch_other_files(const config::Config& c);
 
@@ -75,6 +76,7 @@ class Server final : public admin::Backend {
   std::unique_ptr<net::FileWatcher> watcher_;
   std::vector<std::unique_ptr<net::FileWatcher>> other_watchers_;  // files the config reads
   int workers_running_ = 0;
+  size_t workers_drained_ = 0;
   bool draining_ = false;
 };
 

@@ -7,7 +7,7 @@
 // twice). At most max_concurrency events of a function run at once, so a backlog does
 // not take the instances synchronous callers need.
 //
-// Its own thread: the store's fsyncs never block a worker or the functions thread.
+// Its own thread: the store's fsyncs never block a worker.
 #pragma once
 
 #include <cstdint>

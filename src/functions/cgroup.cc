@@ -156,10 +156,14 @@ uint64_t MemoryCgroups::peak_bytes(const std::string& dir) const {
 
 void MemoryCgroups::remove(const std::string& dir) {
   if (dir.empty()) return;
-  if (::rmdir(dir.c_str()) != 0 && errno == EBUSY) pending_removal_.push_back(dir);
+  if (::rmdir(dir.c_str()) != 0 && errno == EBUSY) {
+    std::lock_guard lock(mu_);
+    pending_removal_.push_back(dir);
+  }
 }
 
 void MemoryCgroups::retry_removals() {
+  std::lock_guard lock(mu_);
   std::erase_if(pending_removal_,
                 [](const std::string& d) { return ::rmdir(d.c_str()) == 0 || errno != EBUSY; });
 }

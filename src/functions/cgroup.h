@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -28,13 +29,20 @@ class MemoryCgroups {
   // A new cgroup for one instance with the limit set. Returns its directory, or empty
   // (with error) when it cannot be made.
   std::string make(const std::string& name, uint64_t limit_bytes, std::string& error);
-  // The file the instance's process writes its pid to, before exec.
-  static std::string procs_file(const std::string& dir) { return dir + "/cgroup.procs"; }
+  // The file the instance's process writes "0" (itself) to, before exec. On v1 that is
+  // `tasks`, which moves only the calling thread (the whole of a process just forked):
+  // the kernel then skips the write lock on every thread group's migration, which on
+  // v1 costs ~10 ms (an RCU grace period) whenever no migration happened just before,
+  // i.e. at nearly every cold start. v2 has only cgroup.procs.
+  std::string join_file(const std::string& dir) const {
+    return dir + (version_ == 1 ? "/tasks" : "/cgroup.procs");
+  }
   // After the instance's processes are gone: whether the OOM killer ended one, and
   // the peak usage in bytes (0 if unknown).
   bool oom_killed(const std::string& dir) const;
   uint64_t peak_bytes(const std::string& dir) const;
   // Removes the cgroup; one whose last process is still exiting is retried later.
+  // Thread-safe (instances live on several loops), as is make().
   void remove(const std::string& dir);
   void retry_removals();
 
@@ -43,7 +51,8 @@ class MemoryCgroups {
   std::string base_;
   std::string why_;
   int version_ = 0;
-  std::vector<std::string> pending_removal_;
+  std::mutex mu_;
+  std::vector<std::string> pending_removal_;  // under mu_
 };
 
 }  // namespace portico::functions

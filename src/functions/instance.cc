@@ -215,7 +215,7 @@ bool Instance::spawn(std::string& error) {
       error = "cannot create the instance's memory cgroup: " + cg_error;
       return false;
     }
-    procs_file = MemoryCgroups::procs_file(cgroup_);
+    procs_file = cgroups->join_file(cgroup_);
   }
   const char* procs = procs_file.empty() ? nullptr : procs_file.c_str();
 
@@ -248,14 +248,10 @@ bool Instance::spawn(std::string& error) {
     dup2(err[1], 2);
     if (procs != nullptr) {
       // Into the instance's memory cgroup before exec, so everything it allocates
-      // (and every process it starts) counts against its limit.
-      char digits[24];
-      int n = 0;
-      for (pid_t v = getpid(); v > 0; v /= 10) digits[n++] = static_cast<char>('0' + v % 10);
-      char text[24];
-      for (int i = 0; i < n; ++i) text[i] = digits[n - 1 - i];
+      // (and every process it starts) counts against its limit. "0" is the writer
+      // itself (see MemoryCgroups::join_file).
       int cfd = open(procs, O_WRONLY | O_CLOEXEC);
-      if (cfd < 0 || write(cfd, text, static_cast<size_t>(n)) != n) {
+      if (cfd < 0 || write(cfd, "0", 1) != 1) {
         int e = errno;
         (void)!write(exec_err[1], &e, sizeof e);
         _exit(126);
@@ -303,7 +299,7 @@ bool Instance::spawn(std::string& error) {
 
 // A runtime uses one or two connections (AWS's bash runtime: one per curl). More than
 // kMaxRuntimeConnections open at once is a runtime gone wrong: the new one is refused,
-// so a leaking client cannot take the functions thread's descriptors.
+// so a leaking client cannot take the home loop's descriptors.
 void Instance::accept(int fd) {
   constexpr size_t kMaxRuntimeConnections = 32;
   if (connections_.size() >= kMaxRuntimeConnections) {
@@ -479,7 +475,8 @@ void Instance::on_stream_data(std::string_view data) {
 void Instance::on_stream_end(RuntimeConnection& c, std::string_view error_type,
                              std::string_view error_body) {
   if (!current_ || !streaming_) {
-    c.reply(400, error_document("InvalidRequestID", "no invocation with this request id is running"));
+    c.reply(400,
+            error_document("InvalidRequestID", "no invocation with this request id is running"));
     return;
   }
   c.reply(202, R"({"status":"OK"})");

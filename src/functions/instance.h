@@ -1,7 +1,7 @@
 // One running copy of a function: a child process that speaks the Runtime API to its
 // own loopback listener. It serves one invocation at a time: the pool assigns one when
 // the instance waits in `next`, and the instance reports back when the runtime
-// answers, fails, runs out of time or exits. Lives on the functions thread.
+// answers, fails, runs out of time or exits. Lives on its function's home loop (FunctionHost).
 #pragma once
 
 #include <sys/types.h>
@@ -20,7 +20,7 @@ namespace portico::functions {
 
 class FunctionPool;
 
-// An invocation as the functions thread holds it.
+// An invocation as the home loop holds it.
 struct Invocation {
   std::string request_id;
   std::string payload;

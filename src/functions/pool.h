@@ -2,7 +2,7 @@
 // until the first invocation; one invocation per instance at a time; a new instance
 // when all are busy, up to max_concurrency; beyond that a bounded wait queue, then
 // refusal; idle instances stopped after idle_timeout (down to min_instances, which are
-// kept warm). Lives on the functions thread.
+// kept warm). Lives on the function's home loop (a worker's; see FunctionHost).
 #pragma once
 
 #include <cstdint>

@@ -142,7 +142,7 @@ struct RedisCounters {
   LatencyHistogram latency;  // command sent -> reply
 };
 
-// A function's counters, written by the functions thread only (no per-thread slots).
+// A function's counters, written by the function's home loop only (no per-thread slots).
 struct FunctionStats {
   explicit FunctionStats(std::string n) : name(std::move(n)) {}
   std::string name;

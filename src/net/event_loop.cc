@@ -70,13 +70,24 @@ bool EventLoop::watch(int fd, IoHandler* handler, uint32_t events) {
 void EventLoop::unwatch(int fd) { epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr); }
 
 void EventLoop::post(std::function<void()> fn) {
+  bool wake;
   {
     std::lock_guard lock(posted_mu_);
+    // Tasks already waiting have woken the loop (drain_posted reads the wake before it
+    // takes the tasks), so only the first needs the write.
+    wake = posted_.empty();
     posted_.push_back(std::move(fn));
   }
+  if (!wake) return;
   uint64_t one = 1;
   [[maybe_unused]] auto n = write(wakefd_, &one, sizeof one);
 }
+
+namespace {
+thread_local EventLoop* t_current = nullptr;
+}
+
+EventLoop* EventLoop::current() { return t_current; }
 
 void EventLoop::stop() {
   post([this] { stop_ = true; });
@@ -96,10 +107,12 @@ void EventLoop::drain_posted() {
 void EventLoop::run() {
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
+  t_current = this;
   while (!stop_) {
     int n = epoll_wait(epfd_, events, kMaxEvents, next_timeout_ms());
     update_time();
-    if (n < 0 && errno != EINTR) throw std::runtime_error(std::string("epoll_wait: ") + strerror(errno));
+    if (n < 0 && errno != EINTR)
+      throw std::runtime_error(std::string("epoll_wait: ") + strerror(errno));
     for (int i = 0; i < n; ++i) {
       auto* h = static_cast<IoHandler*>(events[i].data.ptr);
       if (h == nullptr) {
@@ -112,6 +125,7 @@ void EventLoop::run() {
     run_end_of_iteration();
   }
   run_end_of_iteration();
+  t_current = nullptr;
 }
 
 void EventLoop::run_end_of_iteration() {

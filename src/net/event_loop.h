@@ -65,7 +65,8 @@ class EventLoop {
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
-  static constexpr uint32_t kDefaultEvents = 0x001 | 0x004 | 0x2000 | (1u << 31);  // IN|OUT|RDHUP|ET
+  static constexpr uint32_t kDefaultEvents =
+      0x001 | 0x004 | 0x2000 | (1u << 31);  // IN|OUT|RDHUP|ET
 
   bool watch(int fd, IoHandler* handler, uint32_t events = kDefaultEvents);
   void unwatch(int fd);
@@ -85,6 +86,8 @@ class EventLoop {
 
   void run();
   void stop();  // thread-safe
+  // The loop running on the calling thread (inside run()), or null.
+  static EventLoop* current();
   // Runs deferred tasks, flushes and releases now (owners tearing down call it before
   // the objects those tasks use are gone).
   void run_pending() { run_end_of_iteration(); }

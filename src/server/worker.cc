@@ -134,7 +134,7 @@ void Listener::accept_some() {
 Worker::Worker(int index, gateway::StatsRegistry& stats, std::shared_ptr<const gateway::Snapshot> snapshot,
                std::vector<int> listen_fds, upstream::OutlierSink* outliers, auth::JwksFetcher* jwks,
                functions::FunctionHost* functions, auth::AuthorizerBackend* authorizers,
-               std::function<void(int)> on_exit)
+               std::function<void(int)> on_drained, std::function<void(int)> on_exit)
     : index_(index),
       stats_(stats),
       outliers_(outliers),
@@ -147,7 +147,9 @@ Worker::Worker(int index, gateway::StatsRegistry& stats, std::shared_ptr<const g
         log::warn("worker {}: shutdown timeout, closing {} connections", index_, connection_count_);
         while (connections_ != nullptr) connections_->close_now_for_shutdown();
       }),
+      on_drained_(std::move(on_drained)),
       on_exit_(std::move(on_exit)) {
+  if (functions_ != nullptr) functions_->add_home(loop_);
   apply(std::move(snapshot));
   for (int fd : listen_fds) {
     listeners_.push_back(std::make_unique<Listener>(loop_, fd, [this](int cfd, const sockaddr_storage& peer) {
@@ -158,6 +160,7 @@ Worker::Worker(int index, gateway::StatsRegistry& stats, std::shared_ptr<const g
 
 Worker::~Worker() {
   join();
+  if (functions_ != nullptr) functions_->stop_home(loop_);  // a worker that never ran
   while (connections_ != nullptr) connections_->close_now_for_shutdown();
   // Tear down in dependency order, and let work they deferred run while its owners
   // still exist (the loop's destructor would run it after they are gone).
@@ -171,6 +174,7 @@ void Worker::start() {
   thread_ = std::thread([this] {
     set_stats_slot(index_);
     loop_.run();
+    if (functions_ != nullptr) functions_->stop_home(loop_);  // (done already by finish())
     listeners_.clear();
     mirrors_.close_all();
     for (auto& [name, u] : upstream_states_) u->close_idle();
@@ -189,6 +193,20 @@ void Worker::install(std::shared_ptr<const gateway::Snapshot> snapshot) {
 
 void Worker::shutdown(int64_t timeout_ms) {
   loop_.post([this, timeout_ms] { begin_shutdown(timeout_ms); });
+}
+
+void Worker::finish() {
+  loop_.post([this] {
+    if (functions_ != nullptr) functions_->stop_home(loop_);
+    loop_.stop();
+  });
+}
+
+void Worker::drained() {
+  if (drained_) return;
+  drained_ = true;
+  shutdown_timer_.cancel();
+  if (on_drained_) on_drained_(index_);
 }
 
 void Worker::on_thread(std::function<void()> fn) {
@@ -349,7 +367,7 @@ void Worker::connection_closed(Connection* c) {
   c->prev = c->next = nullptr;
   --connection_count_;
   stats_.server.local().connections.dec();
-  if (shutting_down_ && connection_count_ == 0) loop_.stop();
+  if (shutting_down_ && connection_count_ == 0) drained();
 }
 
 void Worker::begin_shutdown(int64_t timeout_ms) {
@@ -358,7 +376,7 @@ void Worker::begin_shutdown(int64_t timeout_ms) {
   for (auto& [name, u] : upstream_states_) u->close_idle();
   for (Connection* c = connections_; c != nullptr; c = c->next) c->drain();
   if (connection_count_ == 0) {
-    loop_.stop();
+    drained();
     return;
   }
   shutdown_timer_.arm_after_ms(timeout_ms);

@@ -62,7 +62,7 @@ class Worker final : public Dispatcher, public proxy::ProxyEnv, public TerminalF
   Worker(int index, gateway::StatsRegistry& stats, std::shared_ptr<const gateway::Snapshot> snapshot,
          std::vector<int> listen_fds, upstream::OutlierSink* outliers, auth::JwksFetcher* jwks,
          functions::FunctionHost* functions, auth::AuthorizerBackend* authorizers,
-         std::function<void(int)> on_exit);
+         std::function<void(int)> on_drained, std::function<void(int)> on_exit);
   ~Worker() override;
 
   void start();
@@ -73,7 +73,13 @@ class Worker final : public Dispatcher, public proxy::ProxyEnv, public TerminalF
   void update_endpoints(const std::string& upstream, std::shared_ptr<const upstream::EndpointSet> set);
   // Thread-safe: new signing keys from a JWKS URL.
   void update_jwks(const std::string& url, std::shared_ptr<const auth::RemoteKeys> keys);
+  // Thread-safe: stops taking connections and finishes those it has (up to timeout_ms),
+  // then tells on_drained. The loop keeps running for the functions whose home it is
+  // (requests on other workers may still invoke them) until finish().
   void shutdown(int64_t timeout_ms);
+  // Thread-safe, after every worker has drained: stops the functions living here and the
+  // loop; on_exit follows from the worker's thread.
+  void finish();
 
   // Dispatcher
   const std::shared_ptr<const gateway::Snapshot>& current_snapshot() override { return snapshot_; }
@@ -118,7 +124,10 @@ class Worker final : public Dispatcher, public proxy::ProxyEnv, public TerminalF
   size_t connection_count_ = 0;
   bool shutting_down_ = false;
   net::Timer shutdown_timer_;
+  void drained();
+  std::function<void(int)> on_drained_;
   std::function<void(int)> on_exit_;
+  bool drained_ = false;
   std::thread thread_;
 };
 
