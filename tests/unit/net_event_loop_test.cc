@@ -2,6 +2,7 @@
 // deferred tasks and stop.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 #include <vector>
 
@@ -89,6 +90,36 @@ TEST(EventLoop, PostFromAnotherThreadRunsOnTheLoop) {
   loop.run();
   poster.join();
   EXPECT_EQ(ran_on, std::this_thread::get_id());
+}
+
+// post() wakes the loop only for the first task waiting; tasks posted by several
+// threads at once, while the loop drains earlier ones, must all run, and current()
+// names the loop only on its own thread.
+TEST(EventLoop, EveryPostRunsWhenOnlyTheFirstWakesTheLoop) {
+  EventLoop loop;
+  constexpr int kThreads = 4, kPerThread = 20'000;
+  std::atomic<int> ran{0};
+  std::atomic<bool> on_loop{true};
+  EXPECT_EQ(EventLoop::current(), nullptr);
+  std::vector<std::thread> posters;
+  for (int t = 0; t < kThreads; ++t) {
+    posters.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        loop.post([&] {
+          if (EventLoop::current() != &loop) on_loop = false;
+          if (ran.fetch_add(1) + 1 == kThreads * kPerThread) loop.stop();
+        });
+        if (i % 1000 == 0) std::this_thread::yield();
+      }
+    });
+  }
+  Timer give_up(loop, [&] { loop.stop(); });
+  give_up.arm_after_ms(20'000);
+  loop.run();
+  for (auto& p : posters) p.join();
+  EXPECT_EQ(ran.load(), kThreads * kPerThread);
+  EXPECT_TRUE(on_loop);
+  EXPECT_EQ(EventLoop::current(), nullptr);
 }
 
 TEST(EventLoop, DeferRunsAfterTheCurrentTaskAndFlushesAfterThat) {
