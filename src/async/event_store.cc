@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "sqlite/statement.h"
+
 namespace portico::async {
 namespace {
 
@@ -31,42 +33,7 @@ constexpr const char* kSchema =
     ");"
     "CREATE INDEX IF NOT EXISTS dead_letters_by_function ON dead_letters (function, failed_ms);";
 
-// One prepared statement, finalized on scope exit; binds and reads by position.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) {
-    if (sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) != SQLITE_OK) st_ = nullptr;
-  }
-  ~Statement() {
-    if (st_ != nullptr) sqlite3_finalize(st_);
-  }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  bool ok() const { return st_ != nullptr; }
-  Statement& bind(int i, std::string_view s) {
-    sqlite3_bind_text(st_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Statement& blob(int i, std::string_view s) {
-    sqlite3_bind_blob(st_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Statement& bind(int i, int64_t v) {
-    sqlite3_bind_int64(st_, i, v);
-    return *this;
-  }
-  int step() { return sqlite3_step(st_); }
-  std::string text(int i) const {
-    const void* p = sqlite3_column_blob(st_, i);
-    int n = sqlite3_column_bytes(st_, i);
-    return p == nullptr ? std::string() : std::string(static_cast<const char*>(p), static_cast<size_t>(n));
-  }
-  int64_t integer(int i) const { return sqlite3_column_int64(st_, i); }
-
- private:
-  sqlite3_stmt* st_ = nullptr;
-};
+using sqlite::Statement;
 
 Error sqlite_error(sqlite3* db, std::string_view what) {
   return Error{fmt::format("{}: {}", what, sqlite3_errmsg(db))};
@@ -166,10 +133,11 @@ Result<void> EventStore::remove(const std::string& id) {
 Result<void> EventStore::dead_letter(const PendingEvent& e, int64_t failed_ms,
                                      const std::string& condition, const std::string& error_type,
                                      const std::string& error_payload) {
-  Statement st(db_,
-               "INSERT OR REPLACE INTO dead_letters (id, function, payload, received_ms, failed_ms, "
-               "attempts, condition, error_type, error_payload) SELECT id, function, payload, "
-               "received_ms, ?, ?, ?, ?, ? FROM events WHERE id = ?");
+  Statement st(
+      db_,
+      "INSERT OR REPLACE INTO dead_letters (id, function, payload, received_ms, failed_ms, "
+      "attempts, condition, error_type, error_payload) SELECT id, function, payload, "
+      "received_ms, ?, ?, ?, ?, ? FROM events WHERE id = ?");
   if (!st.ok()) return sqlite_error(db_, "cannot write the dead letter");
   st.bind(1, failed_ms).bind(2, static_cast<int64_t>(e.attempts)).bind(3, condition);
   st.bind(4, error_type).blob(5, error_payload).bind(6, e.id);

@@ -249,7 +249,7 @@ void Authorizers::on_result(const std::string& key, int64_t ttl_ms, bool simple,
   }
   // Each request is decided on its own worker, with its own route ARN.
   for (auto& w : waiters) {
-    w.loop->post([this, w, decision, name] {
+    w.loop->run_soon([this, w, decision, name] {
       if (w.alive->cancelled()) return;
       w.waiter->on_auth_decided(evaluate(*decision, *w.ctx, name));
     });

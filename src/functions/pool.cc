@@ -18,17 +18,6 @@ namespace {
 // instance, not a cold start, which costs 20-100 ms.
 constexpr int64_t kFinishGraceMs = 50;
 
-// The caller's loop runs fn: after the current event when that is this thread's own
-// loop (a worker invoking a function at home: no wake-up, and no re-entry into the
-// caller from inside the pool), posted otherwise.
-void run_on(net::EventLoop& loop, std::function<void()> fn) {
-  if (&loop == net::EventLoop::current()) {
-    loop.defer(std::move(fn));
-  } else {
-    loop.post(std::move(fn));
-  }
-}
-
 }  // namespace
 
 FunctionPool::FunctionPool(net::EventLoop& loop, const HostSettings& settings,
@@ -69,18 +58,19 @@ void FunctionPool::stop_all() {
 void FunctionPool::deliver(Invocation&& inv, InvocationResult&& result) {
   if (inv.reply_loop == nullptr || !inv.reply) return;
   if (result.request_id.empty()) result.request_id = inv.request_id;
-  run_on(*inv.reply_loop, [ticket = std::move(inv.ticket), reply = std::move(inv.reply),
-                           result = std::move(result)]() mutable {
+  // A worker invoking a function at home gets it after the current event, not posted.
+  inv.reply_loop->run_soon([ticket = std::move(inv.ticket), reply = std::move(inv.reply),
+                            result = std::move(result)]() mutable {
     if (!ticket || !ticket->cancelled()) reply(std::move(result));
   });
 }
 
 void FunctionPool::deliver_piece(const Invocation& inv, StreamPiece&& piece) {
   if (inv.reply_loop == nullptr || !inv.stream) return;
-  run_on(*inv.reply_loop,
-         [ticket = inv.ticket, sink = inv.stream, piece = std::move(piece)]() mutable {
-           if (!ticket || !ticket->cancelled()) sink(std::move(piece));
-         });
+  inv.reply_loop->run_soon(
+      [ticket = inv.ticket, sink = inv.stream, piece = std::move(piece)]() mutable {
+        if (!ticket || !ticket->cancelled()) sink(std::move(piece));
+      });
 }
 
 void FunctionPool::invoke(Invocation&& inv) {

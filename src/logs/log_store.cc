@@ -13,6 +13,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "sqlite/statement.h"
 
 namespace portico::logs {
 namespace {
@@ -85,38 +86,7 @@ bool decode_line(std::string_view lines, size_t& pos, DecodedLine& line) {
   return true;
 }
 
-// A statement prepared for one use; finalized when it goes.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) {
-    ok_ = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) == SQLITE_OK;
-  }
-  ~Statement() { sqlite3_finalize(st_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  bool ok() const { return ok_; }
-  sqlite3_stmt* get() { return st_; }
-  void bind(int i, std::string_view text) {
-    sqlite3_bind_text(st_, i, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
-  }
-  void bind(int i, int64_t v) { sqlite3_bind_int64(st_, i, v); }
-  void bind_blob(int i, std::string_view bytes) {
-    sqlite3_bind_blob(st_, i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_STATIC);
-  }
-  int step() { return sqlite3_step(st_); }
-  void reset() { sqlite3_reset(st_); }
-  int64_t column(int i) { return sqlite3_column_int64(st_, i); }
-  std::string_view text(int i) {
-    const void* p = sqlite3_column_blob(st_, i);
-    return p == nullptr ? std::string_view()
-                        : std::string_view(static_cast<const char*>(p),
-                                           static_cast<size_t>(sqlite3_column_bytes(st_, i)));
-  }
-
- private:
-  sqlite3_stmt* st_ = nullptr;
-  bool ok_ = false;
-};
+using sqlite::Statement;
 
 constexpr size_t kMaxMessage = 256 * 1024;  // CloudWatch Logs' limit for one event
 constexpr int kFlushMs = 200;
@@ -181,7 +151,7 @@ bool LogStore::open_writer() {
   }
   writer_db_ = *w;
   Statement last(writer_db_, "SELECT COALESCE(MAX(first_seq + line_count), 1) FROM log_chunks");
-  if (last.ok() && last.step() == SQLITE_ROW) next_seq_ = last.column(0);
+  if (last.ok() && last.step() == SQLITE_ROW) next_seq_ = last.integer(0);
   return true;
 }
 
@@ -206,7 +176,7 @@ void LogStore::append(std::string_view group, std::string_view stream, std::stri
     ++dropped_;
     return;
   }
-  auto it = pending_.find(std::string(group));  // (C++20 has no heterogeneous find for this map)
+  auto it = pending_.find(group);
   if (it == pending_.end()) it = pending_.emplace(std::string(group), PendingChunk{}).first;
   encode_line(it->second.lines, timestamp_ms, stream, request_id, message);
   ++it->second.count;
@@ -275,7 +245,7 @@ void LogStore::write(Pending& pending) {
       insert.bind(2, it->first);
       insert.bind(3, static_cast<int64_t>(count));
       insert.bind(4, last_ts);
-      insert.bind_blob(5, all.substr(start, pos - start));
+      insert.blob(5, all.substr(start, pos - start));
       ok = insert.step() == SQLITE_DONE;
       insert.reset();
       next_seq_ += static_cast<int64_t>(count);
@@ -305,7 +275,7 @@ void LogStore::trim() {
   std::vector<std::string> groups;
   {
     Statement list(writer_db_, "SELECT DISTINCT group_name FROM log_chunks");
-    while (list.ok() && list.step() == SQLITE_ROW) groups.emplace_back(list.text(0));
+    while (list.ok() && list.step() == SQLITE_ROW) groups.push_back(list.text(0));
   }
   const auto max = static_cast<int64_t>(limits_.max_events_per_group);
   for (const auto& g : groups) {
@@ -318,7 +288,7 @@ void LogStore::trim() {
       if (!chunks.ok()) continue;
       chunks.bind(1, g);
       while (chunks.step() == SQLITE_ROW) {
-        int64_t first = chunks.column(0), count = chunks.column(1);
+        int64_t first = chunks.integer(0), count = chunks.integer(1);
         if (newer + count >= max) {
           floor = first + count - (max - newer);
           break;
@@ -359,7 +329,7 @@ Result<std::vector<LogEvent>> LogStore::query(const LogQuery& q) {
     Statement f(reader_db_, "SELECT min_seq FROM log_floors WHERE group_name = ?");
     if (f.ok()) {
       f.bind(1, q.group);
-      if (f.step() == SQLITE_ROW) floor = f.column(0);
+      if (f.step() == SQLITE_ROW) floor = f.integer(0);
     }
   }
   Statement st(reader_db_,
@@ -379,8 +349,8 @@ Result<std::vector<LogEvent>> LogStore::query(const LogQuery& q) {
   std::vector<LogEvent> out;
   int rc = SQLITE_DONE;
   while (out.size() < q.limit && (rc = st.step()) == SQLITE_ROW) {
-    int64_t seq = st.column(0);
-    std::string_view lines = st.text(1);
+    int64_t seq = st.integer(0);
+    std::string_view lines = st.view(1);
     size_t pos = 0;
     DecodedLine line;
     for (; out.size() < q.limit && decode_line(lines, pos, line); ++seq) {

@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/hash.h"
 #include "core/result.h"
 
 struct sqlite3;
@@ -77,7 +78,7 @@ class LogStore {
     std::string lines;
     size_t count = 0;
   };
-  using Pending = std::unordered_map<std::string, PendingChunk>;
+  using Pending = std::unordered_map<std::string, PendingChunk, StringHash, std::equal_to<>>;
   void writer_loop();
   bool open_writer();  // under write_mu_
   void write(Pending& pending);

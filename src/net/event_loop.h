@@ -75,6 +75,15 @@ class EventLoop {
   void post(std::function<void()> fn);
   // This thread only: runs fn after the current batch of events.
   void defer(std::function<void()> fn) { deferred_.push_back(std::move(fn)); }
+  // Thread-safe: runs fn on this loop, never inside the caller: deferred when called on
+  // the loop's own thread (no wake-up, no lock), posted otherwise.
+  void run_soon(std::function<void()> fn) {
+    if (current() == this) {
+      defer(std::move(fn));
+    } else {
+      post(std::move(fn));
+    }
+  }
   void request_flush(Flushable* f) {
     if (!f->flush_queued_) {
       f->flush_queued_ = true;
