@@ -15,6 +15,7 @@
 
 #include "config/loader.h"
 #include "core/log.h"
+#include "filters/registry.h"
 #include "net/socket.h"
 
 namespace portico::app {
@@ -169,7 +170,12 @@ bool Server::start() {
     log::error("{}", limits.error().message);
     return false;
   }
-  auto snap = gateway::Snapshot::build(cfg, *stats_, ++generation_, *limits);
+  auto filters = filters::build_route_filters(*cfg);
+  if (!filters) {
+    log::error("{}", filters.error().message);
+    return false;
+  }
+  auto snap = gateway::Snapshot::build(cfg, *stats_, ++generation_, *limits, *filters);
   if (!snap) {
     log::error("{}", snap.error().message);
     return false;
@@ -290,7 +296,9 @@ admin::ReloadResult Server::reload(const char* trigger) {
 
   auto limits = limits_.bind(*cfg);
   if (!limits) return fail(limits.error().message);
-  auto snap = gateway::Snapshot::build(cfg, *stats_, generation_ + 1, *limits);
+  auto filters = filters::build_route_filters(*cfg);
+  if (!filters) return fail(filters.error().message);
+  auto snap = gateway::Snapshot::build(cfg, *stats_, generation_ + 1, *limits, *filters);
   if (!snap) return fail(snap.error().message);
   ++generation_;
   current_ = *snap;

@@ -50,6 +50,15 @@ class Downstream {
   virtual void send_error(int status, std::string_view message, std::string_view extra_headers = {}) = 0;
 };
 
+// The body of Portico's own error answers: {"error": message, "request_id": id} and a
+// newline. One shape for every refusal, whoever sends it.
+std::string error_body(std::string_view message, std::string_view request_id);
+
+// That answer, whole, through ds (whose response has not started): the way every
+// Downstream implements send_error.
+void write_error(Downstream& ds, int status, std::string_view message, std::string_view request_id,
+                 std::string_view extra_headers);
+
 class Handler {
  public:
   virtual ~Handler() = default;

@@ -40,7 +40,8 @@ class Snapshot {
  public:
   static Result<std::shared_ptr<const Snapshot>> build(std::shared_ptr<const config::Config> config,
                                                        StatsRegistry& stats, uint64_t generation,
-                                                       std::shared_ptr<const FeatureBindings> limits = nullptr);
+                                                       std::shared_ptr<const FeatureBindings> limits = nullptr,
+                                                       std::shared_ptr<const FeatureBindings> filters = nullptr);
 
   std::shared_ptr<const config::Config> config;
   std::vector<RouteStats*> route_stats;                    // by route index
@@ -51,6 +52,7 @@ class Snapshot {
   RouteStats* unmatched_stats = nullptr;                   // requests no route took
   std::shared_ptr<LogFile> access_log;                     // null when off
   std::shared_ptr<const FeatureBindings> limits;           // ratelimit::Bindings
+  std::shared_ptr<const FeatureBindings> filters;          // filters::RouteFilters
   uint64_t generation = 0;
 };
 

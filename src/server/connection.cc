@@ -516,17 +516,7 @@ void Connection::send_error(int status, std::string_view message, std::string_vi
     return;
   }
   if (ctx_.error.empty()) ctx_.error = std::string(message);
-  std::string body = "{\"error\":";
-  body += json_quote(message);
-  body += ",\"request_id\":";
-  body += json_quote(ctx_.request_id);
-  body += "}\n";
-  std::string& h = begin_response(status, {});
-  h.append("Content-Type: application/json\r\n");
-  h.append(extra_headers);
-  end_response_head(gateway::BodyMode::kLength, body.size(), false);
-  send_body(body);
-  finish();
+  gateway::write_error(*this, status, message, ctx_.request_id, extra_headers);
 }
 
 // A request the parser refused: answer, log, close.

@@ -142,6 +142,7 @@ Worker::Worker(int index, gateway::StatsRegistry& stats, std::shared_ptr<const g
       mirrors_(loop_),
       auth_(loop_, jwks, authorizers),
       limiter_(loop_, stats),
+      filter_services_{&loop_, &auth_, &limiter_},
       access_log_(loop_),
       shutdown_timer_(loop_, [this] {
         log::warn("worker {}: shutdown timeout, closing {} connections", index_, connection_count_);
@@ -278,7 +279,8 @@ std::unique_ptr<gateway::Handler> Worker::dispatch(gateway::Downstream& ds, gate
   size_t index = static_cast<size_t>(ctx.match.route);
   ctx.route = &cfg.routes[index];
   ctx.route_stats = snap.route_stats[index];
-  if (needs_pipeline(cfg, *ctx.route)) return std::make_unique<RequestPipeline>(ds, ctx, auth_, limiter_, loop_, *this);
+  const filters::RouteChain& chain = filters::route_chain(snap, index);
+  if (!chain.empty()) return std::make_unique<filters::FilterChain>(ds, ctx, chain, filter_services_, *this);
   return make_terminal(ds, ctx);
 }
 

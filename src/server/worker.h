@@ -20,7 +20,8 @@
 #include "proxy/mirror.h"
 #include "proxy/proxy.h"
 #include "server/connection.h"
-#include "server/request_pipeline.h"
+#include "filters/chain.h"
+#include "ratelimit/worker_limiter.h"
 #include "upstream/endpoint_set.h"
 #include "upstream/worker_upstream.h"
 
@@ -57,7 +58,7 @@ class Listener final : public net::IoHandler {
   int64_t last_warning_ms_ = -1'000'000;
 };
 
-class Worker final : public Dispatcher, public proxy::ProxyEnv, public TerminalFactory {
+class Worker final : public Dispatcher, public proxy::ProxyEnv, public filters::TerminalFactory {
  public:
   Worker(int index, gateway::StatsRegistry& stats, std::shared_ptr<const gateway::Snapshot> snapshot,
          std::vector<int> listen_fds, upstream::OutlierSink* outliers, auth::JwksFetcher* jwks,
@@ -118,6 +119,7 @@ class Worker final : public Dispatcher, public proxy::ProxyEnv, public TerminalF
   proxy::MirrorTracker mirrors_;
   auth::WorkerAuth auth_;
   ratelimit::WorkerLimiter limiter_;
+  filters::WorkerServices filter_services_;  // what the route filters use on this worker
   std::vector<std::unique_ptr<Listener>> listeners_;
   AccessLogWriter access_log_;
   Connection* connections_ = nullptr;

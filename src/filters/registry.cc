@@ -1,0 +1,73 @@
+#include "filters/registry.h"
+
+#include <iterator>
+
+#include <fmt/format.h>
+
+#include "filters/edge_filters.h"
+
+namespace portico::filters {
+namespace {
+
+using MakeFactory = FactoryResult (*)(const config::Config&, const config::Route&);
+
+struct Slot {
+  const char* name;
+  MakeFactory make;
+};
+
+// Every filter there is, outside in. The request side runs them top to bottom, the
+// response side bottom to top. Why each sits where it does:
+const Slot kChain[] = {
+    // 1. CORS first: every answer to an allowed origin carries its Access-Control-*
+    //    headers, refusals included, or the browser hides the refusal's reason.
+    {"cors", make_cors_filter},
+    // 2. Limits keyed on the request alone (IP, headers, route) before authentication,
+    //    so a flood of bad credentials is refused before it costs a signature check.
+    {"limits_on_request", make_request_limits_filter},
+    // 3. Authentication and authorization (JWT, API keys, authorizer functions): who
+    //    asks, and whether the route lets them.
+    {"auth", make_auth_filter},
+    // 4. Limits keyed on the principal (consumer, subject, claims, usage plans): they
+    //    need to know who asks.
+    {"limits_on_principal", make_principal_limits_filter},
+    // Then, as they arrive: request validation (only a request that may be served is
+    // worth parsing), request shaping (on a valid request), response formatting, and
+    // response validation innermost, so it checks what the terminal answered before
+    // anything reshapes it.
+};
+
+static_assert(std::size(kChain) <= kMaxFilters, "FilterChain holds at most kMaxFilters filters");
+
+const RouteChain kNoFilters;
+
+}  // namespace
+
+Result<std::shared_ptr<const RouteFilters>> build_route_filters(const config::Config& config) {
+  auto filters = std::make_shared<RouteFilters>();
+  filters->routes.resize(config.routes.size());
+  for (size_t r = 0; r < config.routes.size(); ++r) {
+    const config::Route& route = config.routes[r];
+    RouteChain& chain = filters->routes[r];
+    for (const Slot& slot : kChain) {
+      FactoryResult factory = slot.make(config, route);
+      if (!factory)
+        return Error{
+            fmt::format("route {}: {}: {}", route.name, slot.name, factory.error().message)};
+      if (*factory == nullptr) continue;
+      chain.wants_response =
+          chain.wants_response || (*factory)->wants_response() || (*factory)->wants_response_body();
+      chain.wants_response_body = chain.wants_response_body || (*factory)->wants_response_body();
+      chain.factories.push_back(std::move(*factory));
+    }
+  }
+  return std::shared_ptr<const RouteFilters>(std::move(filters));
+}
+
+const RouteChain& route_chain(const gateway::Snapshot& snapshot, size_t route_index) {
+  const auto* filters = static_cast<const RouteFilters*>(snapshot.filters.get());
+  if (filters == nullptr || route_index >= filters->routes.size()) return kNoFilters;
+  return filters->routes[route_index];
+}
+
+}  // namespace portico::filters
