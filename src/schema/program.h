@@ -1,0 +1,129 @@
+// The compiled form of a schema: one Node per schema object reached from the root
+// (through subschemas and references), keywords already parsed, references already
+// resolved to node ids, patterns compiled. Written by compiler.cc, run by validator.cc.
+#pragma once
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <re2/re2.h>
+
+#include "schema/schema.h"
+
+namespace portico::schema {
+
+using NodeId = uint32_t;
+inline constexpr NodeId kNoNode = UINT32_MAX;
+
+enum TypeBit : uint8_t {
+  kTypeNull = 1,
+  kTypeBoolean = 2,
+  kTypeObject = 4,
+  kTypeArray = 8,
+  kTypeNumber = 16,
+  kTypeString = 32,
+  kTypeInteger = 64,
+};
+
+enum class Format : uint8_t {
+  kNone,
+  kEmail,
+  kDateTime,
+  kDate,
+  kTime,
+  kUuid,
+  kUri,
+  kHostname,
+  kIpv4,
+  kIpv6
+};
+
+// Checks a string against a format (formats.cc).
+bool format_matches(Format format, std::string_view s);
+Format format_named(std::string_view name);  // kNone for a format not asserted
+
+// A JSON number's value as a double, whichever way simdjson stored it.
+inline double number_value(const simdjson::dom::element& e) {
+  switch (e.type()) {
+    case simdjson::dom::element_type::INT64:
+      return static_cast<double>(int64_t(e));
+    case simdjson::dom::element_type::UINT64:
+      return static_cast<double>(uint64_t(e));
+    default:
+      return double(e);
+  }
+}
+
+// A member name or index as an RFC 6901 reference token (~ as ~0, / as ~1).
+inline std::string escape_token(std::string_view token) {
+  std::string out;
+  out.reserve(token.size());
+  for (char c : token) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+struct Node {
+  int8_t boolean = -1;  // a boolean schema: 1 true, 0 false; -1 an object schema
+  uint8_t types = 0;    // TypeBit set; 0: no `type`
+
+  std::optional<double> minimum, maximum, exclusive_minimum, exclusive_maximum, multiple_of;
+  std::optional<uint64_t> min_length, max_length, min_items, max_items, min_properties,
+      max_properties;
+  std::optional<uint64_t> min_contains, max_contains;
+  int32_t pattern = -1;  // index into CompiledSchema::regexes
+  Format format = Format::kNone;
+  bool unique_items = false;
+
+  std::vector<NodeId> prefix_items;  // draft-07: items as an array
+  NodeId items = kNoNode;  // after the prefix (draft-07: additionalItems, or items as one schema)
+  NodeId contains = kNoNode;
+  std::vector<std::pair<std::string, NodeId>> properties;  // sorted by name
+  std::vector<std::pair<int32_t, NodeId>> pattern_properties;
+  NodeId additional_properties = kNoNode;
+  NodeId property_names = kNoNode;
+  std::vector<std::string> required;
+  std::vector<std::pair<std::string, std::vector<std::string>>> dependent_required;
+  std::vector<std::pair<std::string, NodeId>> dependent_schemas;
+
+  std::vector<NodeId> all_of, any_of, one_of;
+  NodeId not_schema = kNoNode, if_schema = kNoNode, then_schema = kNoNode, else_schema = kNoNode;
+  NodeId ref = kNoNode;
+  NodeId dynamic_ref = kNoNode;  // the statically resolved target of $dynamicRef
+  std::string dynamic_anchor;    // the anchor name when the $dynamicRef is dynamic
+  NodeId unevaluated_properties = kNoNode, unevaluated_items = kNoNode;
+
+  bool has_const = false;
+  simdjson::dom::element const_value;
+  bool has_enum = false;
+  std::vector<simdjson::dom::element> enum_values;
+
+  uint32_t resource = 0;       // the schema resource this node belongs to
+  bool resource_root = false;  // entering it enters its resource (the dynamic scope)
+};
+
+struct CompiledSchema {
+  std::vector<Node> nodes;
+  NodeId root = kNoNode;
+  std::vector<std::unique_ptr<RE2>> regexes;
+  std::vector<std::string> regex_sources;
+  // Per resource: its $dynamicAnchor names and the nodes they name.
+  std::vector<std::vector<std::pair<std::string, NodeId>>> dynamic_anchors;
+  bool assert_formats = true;
+  std::shared_ptr<const void> documents;  // keeps the schema documents (enum, const) alive
+};
+
+}  // namespace portico::schema

@@ -1,0 +1,85 @@
+// JSON Schema (draft 2020-12 and draft-07, chosen by each resource's $schema) compiled
+// once into a validation program over simdjson's DOM, with RE2 for `pattern`.
+//
+//   SchemaSet set;                              // per config load
+//   set.add("file:///etc/portico/order.json", text);   // every document, by its URI
+//   auto schema = set.compile("file:///etc/portico/order.json");  // with all it references
+//   std::vector<Violation> v;
+//   (*schema)->validate(instance, &v);          // every failing location, or nullptr: first only
+//
+// A compiled Schema is immutable and used by any number of threads at once. Documents
+// reference each other by URI ($ref against the base URI, $id, $anchor, $dynamicAnchor);
+// a reference to a URI that was not added is a compile error (nothing is fetched).
+// Violations name the instance location (a JSON Pointer), the keyword and a message,
+// for the keywords that failed themselves: an object failing because a property
+// failed reports the property, not both. Combinators (anyOf, oneOf, not, contains,
+// if/then via its branch) report their own failure at the instance they looked at.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+namespace simdjson::dom {
+class element;
+}
+
+namespace portico::schema {
+
+enum class Draft : uint8_t { k7, k2020_12 };
+
+struct Options {
+  Draft default_draft = Draft::k2020_12;  // for resources without a known $schema
+  // `format` as an assertion (email, date-time, date, time, uuid, uri, hostname, ipv4,
+  // ipv6). The specifications make it an annotation unless asked; a gateway asks.
+  bool assert_formats = true;
+};
+
+struct Violation {
+  std::string pointer;  // in the instance, RFC 6901 ("" is the whole document)
+  std::string keyword;  // the failing keyword ("required", "pattern", ...)
+  std::string message;
+};
+
+struct CompiledSchema;  // the program (schema/program.h)
+
+class Schema {
+ public:
+  explicit Schema(std::shared_ptr<const CompiledSchema> program) : program_(std::move(program)) {}
+  // out == nullptr: stop at the first failure (the fast yes/no); else append every
+  // violation to out.
+  bool validate(const simdjson::dom::element& instance, std::vector<Violation>* out) const;
+
+ private:
+  std::shared_ptr<const CompiledSchema> program_;
+};
+
+class SchemaSet {
+ public:
+  explicit SchemaSet(Options options = {});
+  ~SchemaSet();
+  SchemaSet(const SchemaSet&) = delete;
+  SchemaSet& operator=(const SchemaSet&) = delete;
+
+  // A document known by its absolute URI (no fragment). Errors: not JSON.
+  Result<void> add(std::string uri, std::string_view json);
+  // The schema at `uri` (a document's URI, or one of its $ids, with an optional #fragment:
+  // a JSON Pointer or an anchor). Errors name the document and the JSON Pointer of the
+  // schema at fault ("file:///x/order.json#/properties/id/pattern: ...").
+  Result<std::shared_ptr<const Schema>> compile(std::string_view uri);
+
+  struct Documents;  // the added documents, their resources and anchors (compiler.cc)
+
+ private:
+  Options options_;
+  std::shared_ptr<Documents> docs_;
+};
+
+// RFC 3986 section 5.2: `ref` resolved against the absolute URI `base`.
+std::string resolve_uri(std::string_view base, std::string_view ref);
+
+}  // namespace portico::schema
