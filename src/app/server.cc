@@ -395,6 +395,11 @@ int check_config(const std::string& path) {
       return 1;
     }
   }
+  // What a load also builds: the routes' filters (schemas compiled, with their errors).
+  if (auto filters = filters::build_route_filters(*cfg); !filters) {
+    fmt::print(stderr, "{}\n{}: 1 error\n", filters.error().message, path);
+    return 1;
+  }
   fmt::print("{}: ok ({})\n", path, describe(*cfg));
   return 0;
 }

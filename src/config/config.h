@@ -197,6 +197,21 @@ struct Respond {
   std::vector<HeaderValue> headers;
 };
 
+// A JSON Schema a route names: a file, or written inline in the config.
+struct SchemaSource {
+  std::string uri;          // file:// URI: the file's, or for an inline schema a name in the
+                            // config's directory (so its relative $refs find the files there)
+  std::string inline_json;  // the inline schema as JSON; empty: the file at uri
+  std::string where;        // "FILE:LINE" of the setting, for errors found later
+};
+
+// `validate:` on a route: JSON Schema for the request body and the response body.
+struct RouteValidation {
+  std::optional<SchemaSource> body;
+  std::optional<SchemaSource> response;
+  bool empty() const { return !body && !response; }
+};
+
 struct Rewrite {
   std::string strip_prefix;   // removed from the front of the path
   std::string path_template;  // "/v2/items/{id}": parameters from the match pattern
@@ -246,6 +261,7 @@ struct Route {
   int function = -1;  // kFunction: index into Config::functions
   PayloadFormat payload_format = PayloadFormat::kV2;
   Rewrite rewrite;
+  RouteValidation validate;
   std::optional<uint64_t> max_body;            // overrides server.limits.body
   std::optional<int64_t> response_timeout_ms;  // overrides the upstream's
   int64_t total_timeout_ms = 0;                // all tries, to the response head; 0 = none

@@ -38,6 +38,8 @@ void read_rate_limits(Context& ctx, Config& cfg, const YAML::Node& node);
 void read_usage_plans(Context& ctx, Config& cfg, const YAML::Node& node);
 // A route's rate_limit key, plus the policies that apply to all routes (auth read first).
 void read_route_limits(Context& ctx, const Config& cfg, MapReader& route, Route& r);
+// A route's `validate:` (validation.cc).
+void read_route_validation(Context& ctx, const Config& cfg, size_t index, MapReader& route, Route& r);
 
 // `functions:` (before routes, which name them).
 void read_functions(Context& ctx, Config& cfg, const YAML::Node& node, const std::string& base_dir);

@@ -1,5 +1,9 @@
 #include "filters/chain.h"
 
+#include <fmt/format.h>
+
+#include "net/event_loop.h"
+
 namespace portico::filters {
 
 FilterChain::FilterChain(gateway::Downstream& ds, gateway::RequestContext& ctx,
@@ -8,6 +12,7 @@ FilterChain::FilterChain(gateway::Downstream& ds, gateway::RequestContext& ctx,
     : ds_(ds), ctx_(ctx), route_(route), services_(services), terminals_(terminals) {}
 
 FilterChain::~FilterChain() {
+  *alive_ = false;
   terminal_.reset();  // before the filters: it may refer to what they set up
   for (size_t i = made_; i-- > 0;) filters_[i].reset();
 }
@@ -52,16 +57,66 @@ void FilterChain::refuse(int status, std::string_view message, std::string_view 
   }
 }
 
+void FilterChain::respond_json(int status, std::string body, std::string_view extra_headers) {
+  if (request_done_) return;
+  before_answer();
+  gateway::Downstream& out = route_.wants_response ? static_cast<gateway::Downstream&>(*this) : ds_;
+  std::string& h = out.begin_response(status, {});
+  h.append("Content-Type: application/json\r\n");
+  h.append(extra_headers);
+  out.end_response_head(gateway::BodyMode::kLength, body.size(), false);
+  out.send_body(body);
+  out.finish();
+}
+
+void FilterChain::read_body() {
+  if (request_done_ || reading_body_ || body_read_) return;
+  reading_body_ = true;
+  ds_.want_body(true);  // the connection delivers it to on_request_body, from its own event
+}
+
 void FilterChain::start_terminal() {
   before_answer();
+  // The terminal writes to the chain when filters work on the response, or when the
+  // body was read for a filter (the chain hands it over); else to the connection.
+  bool through_chain = route_.wants_response || body_read_;
   gateway::Downstream& toward_client =
-      route_.wants_response ? static_cast<gateway::Downstream&>(*this) : ds_;
+      through_chain ? static_cast<gateway::Downstream&>(*this) : ds_;
   terminal_ = terminals_.make_terminal(toward_client, ctx_);
   if (terminal_) terminal_->start();
 }
 
 void FilterChain::on_request_body(std::string_view data, bool end) {
-  if (terminal_) terminal_->on_request_body(data, end);
+  if (!reading_body_) {
+    if (terminal_) terminal_->on_request_body(data, end);
+    return;
+  }
+  request_body_.append(data);
+  if (!end) return;
+  reading_body_ = false;
+  body_read_ = true;
+  ds_.want_body(false);
+  if (request_done_ || made_ == 0) return;
+  Verdict verdict = filters_[made_ - 1]->on_request_body(*this, request_body_);
+  if (verdict == Verdict::kContinue) run();
+}
+
+void FilterChain::want_body(bool want) {
+  if (!body_read_) {
+    ds_.want_body(want);
+    return;
+  }
+  if (!want || body_delivered_) return;
+  body_delivered_ = true;
+  // As the connection does: from an event of its own, not inside the terminal's call.
+  std::weak_ptr<bool> alive = alive_;
+  services_.loop->defer([this, alive] {
+    if (auto a = alive.lock(); a && *a) deliver_body();
+  });
+}
+
+void FilterChain::deliver_body() {
+  if (terminal_) terminal_->on_request_body(request_body_, true);
 }
 
 void FilterChain::on_downstream_writable() {
@@ -100,6 +155,10 @@ void FilterChain::send_head() {
 
 bool FilterChain::send_body(std::string_view data) {
   if (!route_.wants_response_body) return ds_.send_body(data);
+  if (body_.size() + data.size() > kMaxHeldBody) {
+    body_too_large_ = true;  // the rest is dropped: the answer becomes a 502 at finish()
+    return true;
+  }
   body_.append(data);
   return true;
 }
@@ -107,7 +166,19 @@ bool FilterChain::send_body(std::string_view data) {
 void FilterChain::finish() {
   if (response_done_) return;
   response_done_ = true;
-  if (route_.wants_response_body) {
+  if (route_.wants_response_body && body_too_large_) {
+    // The filters cannot see a body that was not kept: refuse rather than pass it unseen.
+    ctx_.error = "response body over the limit for filters that read it";
+    head_ = ResponseHead{
+        502, {}, "Content-Type: application/json\r\n", gateway::BodyMode::kLength, 0, false};
+    body_ = gateway::error_body(
+        fmt::format("the response is larger than {} MiB, the most this route's filters read",
+                    kMaxHeldBody >> 20),
+        ctx_.request_id);
+    head_.length = body_.size();
+    send_head();
+    ds_.send_body(body_);
+  } else if (route_.wants_response_body) {
     for (size_t i = made_; i-- > 0;) filters_[i]->on_response_body(ctx_, head_, body_);
     // A body the filters built or changed has a length now, whatever the terminal's framing.
     // (A HEAD response keeps the length of the body it does not carry.)

@@ -48,9 +48,11 @@ class FilterChain final : public gateway::Handler,
   gateway::RequestContext& context() override { return ctx_; }
   void resume() override;
   void refuse(int status, std::string_view message, std::string_view extra_headers) override;
+  void respond_json(int status, std::string body, std::string_view extra_headers) override;
+  void read_body() override;
 
   // gateway::Downstream (the terminal's, when the route's filters work on the response)
-  void want_body(bool want) override { ds_.want_body(want); }
+  void want_body(bool want) override;
   std::string& begin_response(int status, std::string_view reason) override;
   void end_response_head(gateway::BodyMode mode, uint64_t length, bool has_date) override;
   bool send_body(std::string_view data) override;
@@ -74,12 +76,21 @@ class FilterChain final : public gateway::Handler,
   std::array<std::unique_ptr<Filter>, kMaxFilters> filters_;
   size_t made_ = 0;
   std::unique_ptr<gateway::Handler> terminal_;
+  void deliver_body();
+  // The request body read for a filter (read_body), then handed to the terminal.
+  std::string request_body_;
+  bool reading_body_ = false;
+  bool body_read_ = false;
+  bool body_delivered_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for the deferred delivery
   bool request_done_ = false;  // answered, or handed to the terminal
   bool running_ = false;       // inside run()
 
   // The response, held back for the filters (only when route_.wants_response).
   ResponseHead head_;
   std::string body_;  // the whole body (route_.wants_response_body)
+  static constexpr size_t kMaxHeldBody = 16 << 20;
+  bool body_too_large_ = false;
   bool response_started_ = false;
   bool response_done_ = false;
 };

@@ -63,6 +63,12 @@ class FilterControl {
   // and stops the chain. extra_headers: preformatted lines ("Retry-After: 1\r\n").
   virtual void refuse(int status, std::string_view message,
                       std::string_view extra_headers = {}) = 0;
+  // Answers with a JSON body of the filter's own (a list of violations) and stops.
+  virtual void respond_json(int status, std::string body, std::string_view extra_headers = {}) = 0;
+  // Reads the whole request body (within the route's body limit) and then calls the
+  // current filter's on_request_body; the filter returns kPause after asking. The
+  // terminal gets the body as read (or as the filter changed it).
+  virtual void read_body() = 0;
 };
 
 // The response as the filters see it, before any of it reaches the client.
@@ -85,6 +91,11 @@ class Filter {
   // The request side is over (the terminal starts, or a filter answered): last word on
   // ctx.response_headers. Inside out, for the filters the request reached.
   virtual void before_answer(gateway::RequestContext& /*ctx*/) {}
+  // The whole request body, after read_body(): kContinue (the chain goes on; the body
+  // may have been changed in place) or kAnswered (the filter answered).
+  virtual Verdict on_request_body(FilterControl& /*chain*/, std::string& /*body*/) {
+    return Verdict::kContinue;
+  }
   // Response side, inside out, for routes whose factories ask for it
   // (FilterFactory::wants_response): the head may be changed in place.
   virtual void on_response_head(gateway::RequestContext& /*ctx*/, ResponseHead& /*head*/) {}

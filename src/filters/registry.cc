@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "filters/edge_filters.h"
+#include "filters/validation_filters.h"
 
 namespace portico::filters {
 namespace {
@@ -31,10 +32,13 @@ const Slot kChain[] = {
     // 4. Limits keyed on the principal (consumer, subject, claims, usage plans): they
     //    need to know who asks.
     {"limits_on_principal", make_principal_limits_filter},
-    // Then, as they arrive: request validation (only a request that may be served is
-    // worth parsing), request shaping (on a valid request), response formatting, and
-    // response validation innermost, so it checks what the terminal answered before
-    // anything reshapes it.
+    // 5. Request validation (JSON Schema on the body): only a request that may be served
+    //    is worth reading and parsing.
+    {"request_validation", make_request_validation_filter},
+    // (request shaping comes here, on a valid request; response formatting next)
+    // 6. Response validation innermost: it checks what the terminal answered, before
+    //    anything outside it reshapes the answer.
+    {"response_validation", make_response_validation_filter},
 };
 
 static_assert(std::size(kChain) <= kMaxFilters, "FilterChain holds at most kMaxFilters filters");
@@ -51,9 +55,11 @@ Result<std::shared_ptr<const RouteFilters>> build_route_filters(const config::Co
     RouteChain& chain = filters->routes[r];
     for (const Slot& slot : kChain) {
       FactoryResult factory = slot.make(config, route);
-      if (!factory)
-        return Error{
-            fmt::format("route {}: {}: {}", route.name, slot.name, factory.error().message)};
+      // The factory's message says where (a file and line, for settings read from files).
+      if (!factory) {
+        return Error{fmt::format("{} (route {}, filter {})", factory.error().message, route.name,
+                                 slot.name)};
+      }
       if (*factory == nullptr) continue;
       chain.wants_response =
           chain.wants_response || (*factory)->wants_response() || (*factory)->wants_response_body();

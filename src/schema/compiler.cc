@@ -6,9 +6,14 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <fstream>
+#include <functional>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "core/strings.h"
 #include "schema/program.h"
@@ -212,7 +217,9 @@ namespace {
 
 class Compiler {
  public:
-  Compiler(SchemaSet::Documents& docs, CompiledSchema& out) : docs_(docs), out_(out) {}
+  using Loader = std::function<Result<void>(const std::string& uri)>;
+  Compiler(SchemaSet::Documents& docs, CompiledSchema& out, Loader load)
+      : docs_(docs), out_(out), load_(std::move(load)) {}
 
   Result<NodeId> compile(Location loc) {
     // A subschema with its own $id starts a resource: its canonical location is there.
@@ -282,6 +289,11 @@ class Compiler {
   Result<Location> locate(std::string_view uri) {
     auto [doc, fragment] = split_fragment(uri);
     auto it = docs_.resources.find(doc);
+    if (it == docs_.resources.end() && load_) {
+      auto loaded = load_(doc);
+      if (!loaded) return loaded.error();
+      it = docs_.resources.find(doc);
+    }
     if (it == docs_.resources.end()) return Error{fmt::format("no schema is known as \"{}\"", doc)};
     if (fragment.empty()) return it->second;
     std::string decoded = percent_decode(fragment);
@@ -583,6 +595,7 @@ class Compiler {
 
   SchemaSet::Documents& docs_;
   CompiledSchema& out_;
+  Loader load_;  // for a URI no document was added for (null: none)
   std::map<std::string, NodeId> memo_;
   std::map<std::string, uint32_t> resource_ids_;
   std::set<uint32_t> dynamic_done_;
@@ -617,7 +630,21 @@ Result<std::shared_ptr<const Schema>> SchemaSet::compile(std::string_view uri) {
   auto program = std::make_shared<CompiledSchema>();
   program->assert_formats = options_.assert_formats;
   program->documents = docs_;
-  Compiler compiler(*docs_, *program);
+  Compiler::Loader load;
+  if (options_.load_files) {
+    load = [this](const std::string& uri) -> Result<void> {
+      if (uri.rfind("file://", 0) != 0)
+        return Error{fmt::format("no schema is known as \"{}\"", uri)};
+      std::string path = percent_decode(uri.substr(7));
+      std::ifstream in(path, std::ios::binary);
+      if (!in)
+        return Error{fmt::format("cannot read schema file {}: {}", path, std::strerror(errno))};
+      std::stringstream text;
+      text << in.rdbuf();
+      return add(uri, text.str());
+    };
+  }
+  Compiler compiler(*docs_, *program, std::move(load));
   auto root = compiler.compile_uri(uri, std::string(uri));
   if (!root) return root.error();
   program->root = *root;

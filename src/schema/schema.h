@@ -37,6 +37,9 @@ struct Options {
   // `format` as an assertion (email, date-time, date, time, uuid, uri, hostname, ipv4,
   // ipv6). The specifications make it an annotation unless asked; a gateway asks.
   bool assert_formats = true;
+  // A reference to a file:// URI that was not added reads that file (schemas that
+  // $ref their neighbours on disk); otherwise it is an error.
+  bool load_files = false;
 };
 
 struct Violation {

@@ -141,6 +141,17 @@ class Evaluator {
       fail("false", "no value is allowed here");
       return false;
     }
+    // A reference cycle that consumes nothing of the instance ({"$ref": "#"}) would
+    // recurse for ever; a real document nests far less deep than this.
+    if (depth_ >= kMaxDepth) {
+      fail("$ref", "the schema recurses deeper than " + std::to_string(kMaxDepth) + " levels here");
+      return false;
+    }
+    struct Depth {
+      int& d;
+      explicit Depth(int& depth) : d(depth) { ++d; }
+      ~Depth() { --d; }
+    } depth(depth_);
     bool pushed = scope_.empty() || scope_.back() != n.resource;
     if (pushed) scope_.push_back(n.resource);
     Evaluated local;
@@ -602,6 +613,8 @@ class Evaluator {
   std::vector<Violation>* out_;
   std::string pointer_;
   std::vector<uint32_t> scope_;  // the dynamic scope: resources entered, outermost first
+  static constexpr int kMaxDepth = 1000;
+  int depth_ = 0;
 };
 
 }  // namespace

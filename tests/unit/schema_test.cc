@@ -3,6 +3,11 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -254,6 +259,44 @@ TEST_F(SchemaTest, DynamicRefResolvesInTheDynamicScope) {
   std::vector<std::pair<std::string, std::string>> others = {{"http://example.com/list", list}};
   EXPECT_TRUE(check(strings, R"(["a","b"])", Draft::k2020_12, others).valid);
   EXPECT_EQ(check(strings, R"(["a",2])", Draft::k2020_12, others).where, Where{"/1 type"});
+}
+
+TEST(SchemaFiles, ReferencedFilesAreReadWhenAsked) {
+  char dir_template[] = "/tmp/portico-schema-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  std::string dir = dir_template;
+  { std::ofstream(dir + "/money.json") << R"({"type":"number","minimum":0})"; }
+  std::string main_uri = "file://" + dir + "/order.json";
+  std::string main =
+      R"({"properties":{"total":{"$ref":"money.json"},"other":{"$ref":"absent.json"}}})";
+  Options options;
+  options.load_files = true;
+  SchemaSet set(options);
+  ASSERT_TRUE(set.add(main_uri, main));
+  auto compiled = set.compile(main_uri);
+  ASSERT_FALSE(compiled);  // absent.json is not there: the error says which file
+  EXPECT_NE(compiled.error().message.find("cannot read schema file " + dir + "/absent.json"),
+            std::string::npos)
+      << compiled.error().message;
+  SchemaSet set2(options);
+  ASSERT_TRUE(set2.add(main_uri, R"({"properties":{"total":{"$ref":"money.json"}}})"));
+  auto ok = set2.compile(main_uri);
+  ASSERT_TRUE(ok) << ok.error().message;
+  simdjson::dom::parser parser;
+  EXPECT_FALSE((*ok)->validate(parser.parse(std::string(R"({"total":-1})")).value(), nullptr));
+  EXPECT_TRUE((*ok)->validate(parser.parse(std::string(R"({"total":1})")).value(), nullptr));
+  SchemaSet closed;  // without load_files nothing is read
+  ASSERT_TRUE(closed.add(main_uri, R"({"$ref":"money.json"})"));
+  EXPECT_FALSE(closed.compile(main_uri));
+  std::remove((dir + "/money.json").c_str());
+  rmdir(dir.c_str());
+}
+
+TEST_F(SchemaTest, AReferenceCycleThatConsumesNothingEndsWithAViolation) {
+  Outcome o = check(R"({"$defs":{"a":{"$ref":"#/$defs/a"}},"$ref":"#/$defs/a"})", "{}");
+  EXPECT_FALSE(o.valid);
+  ASSERT_EQ(o.where.size(), 1U);
+  EXPECT_EQ(o.where[0], " $ref");
 }
 
 TEST(SchemaUri, ResolvesReferencesAsRfc3986Says) {

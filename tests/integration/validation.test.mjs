@@ -1,0 +1,238 @@
+// JSON Schema validation on routes: request bodies (every failing location listed, 415,
+// malformed JSON with its byte offset, no body, chunked bodies, size limits), schemas in
+// files with $refs to their neighbours or inline in YAML, response validation (a 2xx
+// outside the contract becomes a 502 and a log line), and `portico check` on schemas.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import http from 'node:http';
+import { Portico, check, json, readBody, request, startUpstream, tempDir, waitFor } from './lib/harness.mjs';
+
+const ORDER = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  type: 'object',
+  required: ['id', 'customer', 'items'],
+  additionalProperties: false,
+  properties: {
+    id: { type: 'string', pattern: '^ord_[0-9]+$' },
+    customer: {
+      type: 'object', required: ['email'],
+      properties: { email: { type: 'string', format: 'email' }, tier: { enum: ['basic', 'gold'] } },
+    },
+    items: {
+      type: 'array', minItems: 1,
+      items: {
+        type: 'object', required: ['sku', 'qty'],
+        properties: { sku: { type: 'string' }, qty: { type: 'integer', minimum: 1 }, price: { $ref: 'money.json' } },
+      },
+    },
+  },
+};
+const MONEY = { type: 'number', exclusiveMinimum: 0, multipleOf: 0.01 };
+const GOOD = { id: 'ord_1', customer: { email: 'ada@example.com' }, items: [{ sku: 'A', qty: 2, price: 9.99 }] };
+
+function writeSchemas(dir) {
+  fs.mkdirSync(path.join(dir, 'schemas'));
+  fs.writeFileSync(path.join(dir, 'schemas', 'order.json'), JSON.stringify(ORDER));
+  fs.writeFileSync(path.join(dir, 'schemas', 'money.json'), JSON.stringify(MONEY));
+}
+
+// An upstream that answers with what it was sent (and counts), or with a set answer.
+async function echoUpstream() {
+  const seen = [];
+  const up = await startUpstream(async (req, res) => {
+    const body = await readBody(req);
+    seen.push({ method: req.method, url: req.url, headers: req.headers, body: body.toString() });
+    if (req.url === '/answer-big') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`{"id":"ord_1","total":1,"note":"${'x'.repeat(17 << 20)}"}`);
+      return;
+    }
+    if (req.url.startsWith('/answer/')) {
+      const [status, payload] = JSON.parse(decodeURIComponent(req.url.slice('/answer/'.length)));
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(payload);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ received: body.toString() }));
+  });
+  return { ...up, seen };
+}
+
+// Portico with POST /orders validated against schemas/order.json, in front of echoUpstream.
+async function startOrders({ workers, bodyLimit }) {
+  const up = await echoUpstream();
+  const dir = tempDir();
+  writeSchemas(dir);
+  const p = await Portico.start(`
+server: {listen: [127.0.0.1:0], admin: 127.0.0.1:0, workers: ${workers}}
+upstreams:
+  orders: {endpoints: ["${up.address}"]}
+routes:
+  - match: {path: /orders, methods: [POST]}
+    upstream: orders
+    validate: {body: schemas/order.json}
+    limits: {body: ${bodyLimit}}
+`, { dir });
+  return { up, p };
+}
+
+test('request bodies: valid ones reach the upstream unchanged; invalid ones get every failing location', async () => {
+  const { up, p } = await startOrders({ workers: 2, bodyLimit: '64KiB' });
+  try {
+    const body = JSON.stringify(GOOD);
+    const ok = await json(`${p.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.json.received, body, 'the upstream got the body byte for byte');
+    assert.equal(up.seen.at(-1).headers['content-length'], String(Buffer.byteLength(body)));
+
+    const bad = {
+      id: 'x1', customer: { tier: 'platinum' },
+      items: [{ sku: 'A', qty: 1 }, { sku: 'B', qty: 0 }, { qty: '2', price: 0.001 }], extra: true,
+    };
+    const before = up.seen.length;
+    const r = await json(`${p.url}/orders`, {
+      method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(bad),
+    });
+    assert.equal(r.status, 400);
+    assert.equal(r.json.error, "the request body does not match the route's schema");
+    assert.match(r.json.request_id, /^[0-9a-f-]{36}$/);
+    const where = r.json.violations.map((v) => `${v.location} ${v.keyword}`);
+    assert.deepEqual(where, [
+      '/id pattern', '/customer/email required', '/customer/tier enum',
+      '/items/1/qty minimum', '/items/2/sku required', '/items/2/qty type', '/items/2/price multipleOf',
+      '/extra additionalProperties',
+    ]);
+    for (const v of r.json.violations) assert.ok(v.message.length > 0, `a message for ${v.location}`);
+    assert.equal(up.seen.length, before, 'an invalid body never reaches the upstream');
+
+    // chunked (no Content-Length): read whole, validated, passed on
+    const chunked = await new Promise((resolve, reject) => {
+      const req = http.request(`${p.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+        const parts = [];
+        res.on('data', (c) => parts.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(parts).toString() }));
+      });
+      req.on('error', reject);
+      req.write(body.slice(0, 10));
+      setTimeout(() => req.end(body.slice(10)), 50);
+    });
+    assert.equal(chunked.status, 200);
+    assert.equal(JSON.parse(chunked.body).received, body);
+  } finally {
+    await p.stop();
+    await up.stop();
+  }
+});
+
+test('415 for a body that is not JSON, 400 for malformed JSON (with the byte offset) and for no body, 413 past the limit', async () => {
+  const { up, p } = await startOrders({ workers: 1, bodyLimit: '1KiB' });
+  try {
+    let r = await json(`${p.url}/orders`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+    assert.equal(r.status, 415);
+    assert.match(r.json.error, /must be JSON \(Content-Type: application\/json\), not text\/plain/);
+    r = await json(`${p.url}/orders`, { method: 'POST', body: '{}' });
+    assert.equal(r.status, 415, 'no Content-Type is not JSON either');
+    r = await json(`${p.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"id": "ord_1",, }' });
+    assert.equal(r.status, 400);
+    assert.match(r.json.error, /^the request body is not valid JSON \(at byte 15: /);
+    r = await json(`${p.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 400);
+    assert.equal(r.json.error, 'this route expects a JSON request body');
+    r = await json(`${p.url}/orders`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...GOOD, pad: 'x'.repeat(2000) }),
+    });
+    assert.equal(r.status, 413);
+    assert.equal(up.seen.length, 0, 'none of these reached the upstream');
+    // and the connection still serves
+    r = await json(`${p.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(GOOD) });
+    assert.equal(r.status, 200);
+  } finally {
+    await p.stop();
+    await up.stop();
+  }
+});
+
+test('inline schemas in YAML; response validation turns a 2xx outside the contract into a 502 and a log line', async () => {
+  const up = await echoUpstream();
+  const p = await Portico.start(`
+server: {listen: [127.0.0.1:0], admin: 127.0.0.1:0, workers: 1}
+upstreams:
+  svc: {endpoints: ["${up.address}"]}
+routes:
+  - match: {path: "/answer/{rest...}"}
+    upstream: svc
+    validate:
+      response:
+        type: object
+        required: [id, total]
+        properties:
+          id: {type: string, pattern: "^ord_"}
+          total: {type: number, minimum: 0}
+          note: {type: string, maxLength: 5}
+  - match: {path: /answer-big}
+    upstream: svc
+    validate: {response: {type: object}}
+  - match: {path: /inline, methods: [POST]}
+    upstream: svc
+    validate:
+      body: {type: object, required: [n], properties: {n: {type: integer, maximum: 10}, tag: {const: "007"}}}
+`);
+  try {
+    const answer = (status, payload) => `${p.url}/answer/${encodeURIComponent(JSON.stringify([status, payload]))}`;
+    let r = await json(answer(200, '{"id":"ord_7","total":12.5}'));
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json, { id: 'ord_7', total: 12.5 });
+    r = await json(answer(200, '{"id":"x","total":-1,"note":"too long"}'));
+    assert.equal(r.status, 502);
+    assert.equal(r.json.error, "the response does not match the route's response schema");
+    await waitFor(() => /response does not match the route's response schema: 3 violations: \/id/.test(p.stderr),
+      { what: 'the log line with the details' });
+    r = await json(answer(200, 'not json'));
+    assert.equal(r.status, 502);
+    r = await json(`${p.url}/answer-big`);
+    assert.equal(r.status, 502, 'a body too big to read whole is refused, not passed unchecked');
+    assert.match(r.json.error, /larger than 16 MiB/);
+    r = await json(answer(404, '{"error":"no such order"}'));
+    assert.equal(r.status, 404, 'an error answer has no contract to check');
+    assert.deepEqual(r.json, { error: 'no such order' });
+
+    r = await json(`${p.url}/inline`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":11,"tag":"7"}' });
+    assert.equal(r.status, 400);
+    assert.deepEqual(r.json.violations.map((v) => `${v.location} ${v.keyword}`), ['/n maximum', '/tag const'],
+      'a quoted YAML scalar stays a string ("007"), a plain one is a number');
+    r = await json(`${p.url}/inline`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":3,"tag":"007"}' });
+    assert.equal(r.status, 200);
+  } finally {
+    await p.stop();
+    await up.stop();
+  }
+});
+
+test('portico check: a schema that does not compile names its file and JSON Pointer; a missing file its line', () => {
+  const dir = tempDir();
+  writeSchemas(dir);
+  fs.writeFileSync(path.join(dir, 'schemas', 'broken.json'),
+    JSON.stringify({ properties: { code: { type: 'string', pattern: '(?<=x)y' } } }));
+  const base = `
+server: {listen: [127.0.0.1:0]}
+routes:
+  - match: {path: /ok}
+    respond: {status: 200}
+    validate: {body: schemas/order.json}
+`;
+  fs.writeFileSync(path.join(dir, 'good.yaml'), base);
+  let r = check(path.join(dir, 'good.yaml'));
+  assert.equal(r.code, 0, r.stderr);
+  fs.writeFileSync(path.join(dir, 'broken.yaml'), base.replace('order.json', 'broken.json'));
+  r = check(path.join(dir, 'broken.yaml'));
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^\/.*\/broken\.yaml:6: validate\.body: file:\/\/.*\/schemas\/broken\.json#\/properties\/code\/pattern: pattern "\(\?<=x\)y" does not compile: .* \(route \* \/ok, filter request_validation\)$/m);
+  fs.writeFileSync(path.join(dir, 'missing.yaml'), base.replace('order.json', 'nope.json'));
+  r = check(path.join(dir, 'missing.yaml'));
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /missing\.yaml:6:\d+: routes\[0\]\.validate\.body: cannot read the schema file ".*\/schemas\/nope\.json"/);
+});
