@@ -1,7 +1,7 @@
 # Portico: two commands matter.
 #   make run   - install dependencies, build, start Portico on examples/quickstart
 #   make test  - install dependencies, build, run every test (unit tests also under ASan+UBSan)
-# Others: make build | make bench | make bench-functions | make fuzz | make clean
+# Others: make build | make bench | make bench-functions | make bench-validation | make fuzz | make clean
 
 JOBS ?= $(shell nproc)
 BUILD_TYPE ?= Release
@@ -10,7 +10,7 @@ ASAN_DIR := build/asan
 FUZZ_DIR := build/fuzz
 FUZZ_SECONDS ?= 20
 
-.PHONY: run test build deps asan fuzz-build fuzz bench bench-functions clean unit integration
+.PHONY: run test build deps asan fuzz-build fuzz bench bench-functions bench-validation clean unit integration
 
 deps:
 	@scripts/install-deps
@@ -59,6 +59,12 @@ bench: build
 # Functions: warm invocations, local emulators, cold starts, authorizer cache (~7 minutes)
 bench-functions: build
 	bench/functions-bench $(RELEASE_DIR)/src/cli/portico
+
+# Validation: per-document and per-route costs (the JSON Schema suite, a development
+# check on ../shared: build/release/bench/schema_suite ../shared/jsonschema-suite)
+bench-validation: build
+	$(RELEASE_DIR)/bench/schema_bench
+	bench/validation-bench $(RELEASE_DIR)/src/cli/portico
 
 clean:
 	rm -rf build

@@ -590,6 +590,18 @@ class Compiler {
       }
     }
     std::sort(node.properties.begin(), node.properties.end());
+    if (!node.required.empty() && node.properties.size() <= 64) {
+      node.required_in_properties = true;
+      for (const std::string& name : node.required) {
+        auto it = std::lower_bound(node.properties.begin(), node.properties.end(), name,
+                                   [](const auto& p, const std::string& k) { return p.first < k; });
+        if (it == node.properties.end() || it->first != name) {
+          node.required_in_properties = false;
+          break;
+        }
+        node.required_mask |= uint64_t{1} << (it - node.properties.begin());
+      }
+    }
     return {};
   }
 

@@ -96,6 +96,10 @@ struct Node {
   NodeId additional_properties = kNoNode;
   NodeId property_names = kNoNode;
   std::vector<std::string> required;
+  // All of `required` are among `properties` (and there are at most 64 of those): the
+  // fast mode then checks them in the member pass, by property index, with no lookups.
+  bool required_in_properties = false;
+  uint64_t required_mask = 0;  // bit i: properties[i] is required
   std::vector<std::pair<std::string, std::vector<std::string>>> dependent_required;
   std::vector<std::pair<std::string, NodeId>> dependent_schemas;
 

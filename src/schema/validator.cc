@@ -467,7 +467,11 @@ class Evaluator {
       PORTICO_SCHEMA_CHECK(size <= *n.max_properties, "maxProperties",
                            fmt::format("must have at most {} properties", *n.max_properties));
     }
-    for (const std::string& name : n.required) {
+    // The fast mode checks these in the member pass (fewer lookups); the reporting
+    // mode here, so that missing members are listed before the members' own failures.
+    bool required_in_pass = out_ == nullptr && n.required_in_properties;
+    for (size_t r = 0; r < n.required.size() && !required_in_pass; ++r) {
+      const std::string& name = n.required[r];
       dom::element ignored;
       if (o.at_key(name).get(ignored) == simdjson::SUCCESS) continue;
       if (out_ == nullptr) return false;
@@ -487,6 +491,7 @@ class Evaluator {
     }
     bool per_member = !n.properties.empty() || !n.pattern_properties.empty() ||
                       n.additional_properties != kNoNode || n.property_names != kNoNode;
+    uint64_t seen_required = 0;
     if (per_member) {
       size_t i = 0;
       for (auto field : o) {
@@ -496,6 +501,7 @@ class Evaluator {
                                    [](const auto& p, std::string_view k) { return p.first < k; });
         if (it != n.properties.end() && it->first == key) {
           matched = true;
+          if (required_in_pass) seen_required |= uint64_t{1} << (it - n.properties.begin());
           if (!at(it->second, field.value, key)) {
             if (out_ == nullptr) return false;
             ok = false;
@@ -537,6 +543,7 @@ class Evaluator {
         ++i;
       }
     }
+    if (required_in_pass && (seen_required & n.required_mask) != n.required_mask) return false;
     for (const auto& [name, s] : n.dependent_schemas) {
       dom::element ignored;
       if (o.at_key(name).get(ignored) != simdjson::SUCCESS) continue;
