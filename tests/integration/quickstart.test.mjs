@@ -51,6 +51,16 @@ test('quickstart: make run serves the example and curl through it works', async 
     assert.equal(r.json.function, 'greet');
     r = await json('http://127.0.0.1:8080/echo/anything', { method: 'POST', body: '{"a":1}' });
     assert.equal(r.json.body, '{"a":1}');
+    r = await json('http://127.0.0.1:8080/reviews', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: '{"product": 1, "stars": 5, "email": "ann@example.com"}',
+    });
+    assert.equal(r.status, 201);
+    r = await json('http://127.0.0.1:8080/reviews', {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"product": 0, "stars": 9}',
+    });
+    assert.equal(r.status, 400);
+    assert.deepEqual(r.json.violations.map((v) => v.location), ['/email', '/product', '/stars']);
     r = await json('http://127.0.0.1:8080/private/products/1');
     assert.equal(r.status, 401, 'the private route needs an API key');
     r = await json('http://127.0.0.1:8080/private/products/1', { headers: { 'x-api-key': 'demo-key-0123456789abcdef' } });
