@@ -320,14 +320,19 @@ admin::ReloadResult Server::reload(const char* trigger) {
   return result;
 }
 
-// Consumers and JWKS files are part of the config: a change to one reloads it.
+// Consumers, JWKS and schema files are part of the config: a change to one reloads it.
 void Server::watch_other_files(const config::Config& c) {
   // This may run inside one of these watchers' callbacks (the reload it triggered):
   // the old ones are freed after the current event, not under their own feet.
   auto old = std::make_shared<std::vector<std::unique_ptr<net::FileWatcher>>>(std::move(other_watchers_));
   loop_.defer([old] {});
   other_watchers_.clear();
-  for (const auto& path : c.other_files) {
+  std::vector<std::string> paths = c.other_files;
+  if (current_ && current_->filters) {  // the routes' schema files
+    const auto& files = static_cast<const filters::RouteFilters&>(*current_->filters).files;
+    paths.insert(paths.end(), files.begin(), files.end());
+  }
+  for (const auto& path : paths) {
     other_watchers_.push_back(std::make_unique<net::FileWatcher>(loop_, path, [this, path] {
       log::info("{} changed", path);
       reload("file change");

@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gateway/context.h"
 #include "gateway/handler.h"
@@ -118,6 +119,8 @@ class FilterFactory {
   // (the response is buffered; routes without such filters stream).
   virtual bool wants_response() const { return false; }
   virtual bool wants_response_body() const { return false; }
+  // Files the filter's settings were read from (schemas): a change reloads the config.
+  virtual void watched_files(std::vector<std::string>& /*out*/) const {}
 };
 
 }  // namespace portico::filters

@@ -1,5 +1,6 @@
 #include "filters/registry.h"
 
+#include <algorithm>
 #include <iterator>
 
 #include <fmt/format.h>
@@ -64,9 +65,13 @@ Result<std::shared_ptr<const RouteFilters>> build_route_filters(const config::Co
       chain.wants_response =
           chain.wants_response || (*factory)->wants_response() || (*factory)->wants_response_body();
       chain.wants_response_body = chain.wants_response_body || (*factory)->wants_response_body();
+      (*factory)->watched_files(filters->files);
       chain.factories.push_back(std::move(*factory));
     }
   }
+  std::sort(filters->files.begin(), filters->files.end());
+  filters->files.erase(std::unique(filters->files.begin(), filters->files.end()),
+                       filters->files.end());
   return std::shared_ptr<const RouteFilters>(std::move(filters));
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "config/config.h"
@@ -24,6 +25,7 @@ struct RouteChain {
 class RouteFilters final : public gateway::FeatureBindings {
  public:
   std::vector<RouteChain> routes;  // by route index
+  std::vector<std::string> files;  // what the filters were read from (watched for changes)
 };
 
 // Every route's chain; an error names the route and the filter's setting at fault.

@@ -124,6 +124,9 @@ class RequestValidationFactory final : public FilterFactory {
   explicit RequestValidationFactory(std::shared_ptr<const schema::Schema> schema)
       : schema_(std::move(schema)) {}
   std::string_view name() const override { return "request_validation"; }
+  void watched_files(std::vector<std::string>& out) const override {
+    out.insert(out.end(), schema_->files().begin(), schema_->files().end());
+  }
   std::unique_ptr<Filter> make(const WorkerServices&, gateway::RequestContext&) const override {
     return std::make_unique<RequestValidation>(*schema_);
   }
@@ -182,6 +185,9 @@ class ResponseValidationFactory final : public FilterFactory {
   explicit ResponseValidationFactory(std::shared_ptr<const schema::Schema> schema)
       : schema_(std::move(schema)) {}
   std::string_view name() const override { return "response_validation"; }
+  void watched_files(std::vector<std::string>& out) const override {
+    out.insert(out.end(), schema_->files().begin(), schema_->files().end());
+  }
   std::unique_ptr<Filter> make(const WorkerServices&, gateway::RequestContext&) const override {
     return std::make_unique<ResponseValidation>(*schema_);
   }

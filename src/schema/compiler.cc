@@ -644,7 +644,7 @@ Result<std::shared_ptr<const Schema>> SchemaSet::compile(std::string_view uri) {
   program->documents = docs_;
   Compiler::Loader load;
   if (options_.load_files) {
-    load = [this](const std::string& uri) -> Result<void> {
+    load = [this, &program](const std::string& uri) -> Result<void> {
       if (uri.rfind("file://", 0) != 0)
         return Error{fmt::format("no schema is known as \"{}\"", uri)};
       std::string path = percent_decode(uri.substr(7));
@@ -653,6 +653,7 @@ Result<std::shared_ptr<const Schema>> SchemaSet::compile(std::string_view uri) {
         return Error{fmt::format("cannot read schema file {}: {}", path, std::strerror(errno))};
       std::stringstream text;
       text << in.rdbuf();
+      program->files.push_back(path);
       return add(uri, text.str());
     };
   }

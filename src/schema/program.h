@@ -128,6 +128,7 @@ struct CompiledSchema {
   std::vector<std::vector<std::pair<std::string, NodeId>>> dynamic_anchors;
   bool assert_formats = true;
   std::shared_ptr<const void> documents;  // keeps the schema documents (enum, const) alive
+  std::vector<std::string> files;         // the files read for it (to watch for changes)
 };
 
 }  // namespace portico::schema

@@ -56,6 +56,8 @@ class Schema {
   // out == nullptr: stop at the first failure (the fast yes/no); else append every
   // violation to out.
   bool validate(const simdjson::dom::element& instance, std::vector<Violation>* out) const;
+  // The files compiling it read (Options::load_files), for a caller that watches them.
+  const std::vector<std::string>& files() const;
 
  private:
   std::shared_ptr<const CompiledSchema> program_;

@@ -626,6 +626,8 @@ class Evaluator {
 
 }  // namespace
 
+const std::vector<std::string>& Schema::files() const { return program_->files; }
+
 bool Schema::validate(const dom::element& instance, std::vector<Violation>* out) const {
   Evaluator e(*program_, out);
   return e.eval(program_->root, instance, nullptr);

@@ -212,6 +212,29 @@ routes:
   }
 });
 
+test('a changed schema file (or a file it references) reloads the config; a broken one keeps the old schema', async () => {
+  const { up, p } = await startOrders({ workers: 1, bodyLimit: '64KiB' });
+  const post = (body) => json(`${p.url}/orders`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  try {
+    const cheap = { ...GOOD, items: [{ sku: 'A', qty: 1, price: 0.5 }] };
+    assert.equal((await post(cheap)).status, 200);
+    // money.json is only reached through a $ref from order.json: it is watched too.
+    fs.writeFileSync(path.join(p.dir, 'schemas', 'money.json'), JSON.stringify({ ...MONEY, minimum: 1 }));
+    await waitFor(async () => (await post(cheap)).status === 400, { what: 'the stricter money.json in force' });
+    const r = await post(cheap);
+    assert.deepEqual(r.json.violations.map((v) => `${v.location} ${v.keyword}`), ['/items/0/price minimum']);
+    fs.writeFileSync(path.join(p.dir, 'schemas', 'order.json'), '{"type": ');
+    await waitFor(() => /not JSON/.test(p.stderr), { what: 'the refused reload' });
+    assert.equal((await post(cheap)).status, 400, 'the last good schema still applies');
+    assert.equal((await post(GOOD)).status, 200);
+  } finally {
+    await p.stop();
+    await up.stop();
+  }
+});
+
 test('portico check: a schema that does not compile names its file and JSON Pointer; a missing file its line', () => {
   const dir = tempDir();
   writeSchemas(dir);
