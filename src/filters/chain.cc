@@ -12,7 +12,6 @@ FilterChain::FilterChain(gateway::Downstream& ds, gateway::RequestContext& ctx,
     : ds_(ds), ctx_(ctx), route_(route), services_(services), terminals_(terminals) {}
 
 FilterChain::~FilterChain() {
-  *alive_ = false;
   terminal_.reset();  // before the filters: it may refer to what they set up
   for (size_t i = made_; i-- > 0;) filters_[i].reset();
 }
@@ -61,12 +60,7 @@ void FilterChain::respond_json(int status, std::string body, std::string_view ex
   if (request_done_) return;
   before_answer();
   gateway::Downstream& out = route_.wants_response ? static_cast<gateway::Downstream&>(*this) : ds_;
-  std::string& h = out.begin_response(status, {});
-  h.append("Content-Type: application/json\r\n");
-  h.append(extra_headers);
-  out.end_response_head(gateway::BodyMode::kLength, body.size(), false);
-  out.send_body(body);
-  out.finish();
+  gateway::write_json(out, status, body, extra_headers);
 }
 
 void FilterChain::read_body() {
@@ -109,9 +103,11 @@ void FilterChain::want_body(bool want) {
   if (!want || body_delivered_) return;
   body_delivered_ = true;
   // As the connection does: from an event of its own, not inside the terminal's call.
+  // The token is made only here, so a request whose body no filter read allocates none.
+  alive_ = std::make_shared<bool>(true);
   std::weak_ptr<bool> alive = alive_;
   services_.loop->defer([this, alive] {
-    if (auto a = alive.lock(); a && *a) deliver_body();
+    if (!alive.expired()) deliver_body();
   });
 }
 

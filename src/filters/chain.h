@@ -82,9 +82,9 @@ class FilterChain final : public gateway::Handler,
   bool reading_body_ = false;
   bool body_read_ = false;
   bool body_delivered_ = false;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for the deferred delivery
-  bool request_done_ = false;  // answered, or handed to the terminal
-  bool running_ = false;       // inside run()
+  std::shared_ptr<bool> alive_;  // expires with the chain: guards the deferred delivery
+  bool request_done_ = false;    // answered, or handed to the terminal
+  bool running_ = false;         // inside run()
 
   // The response, held back for the filters (only when route_.wants_response).
   ResponseHead head_;

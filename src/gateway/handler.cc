@@ -15,7 +15,10 @@ std::string error_body(std::string_view message, std::string_view request_id) {
 
 void write_error(Downstream& ds, int status, std::string_view message, std::string_view request_id,
                  std::string_view extra_headers) {
-  std::string body = error_body(message, request_id);
+  write_json(ds, status, error_body(message, request_id), extra_headers);
+}
+
+void write_json(Downstream& ds, int status, std::string_view body, std::string_view extra_headers) {
   std::string& h = ds.begin_response(status, {});
   h.append("Content-Type: application/json\r\n");
   h.append(extra_headers);

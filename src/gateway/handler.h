@@ -58,6 +58,8 @@ std::string error_body(std::string_view message, std::string_view request_id);
 // Downstream implements send_error.
 void write_error(Downstream& ds, int status, std::string_view message, std::string_view request_id,
                  std::string_view extra_headers);
+// A whole JSON response through ds (whose response has not started).
+void write_json(Downstream& ds, int status, std::string_view body, std::string_view extra_headers);
 
 class Handler {
  public:

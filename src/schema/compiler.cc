@@ -33,26 +33,6 @@ struct Location {
   Draft draft = Draft::k2020_12;
 };
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 std::pair<std::string, std::string> split_fragment(std::string_view uri) {
   size_t hash = uri.find('#');
   if (hash == std::string_view::npos) return {std::string(uri), ""};
@@ -103,13 +83,7 @@ bool keyword_map(std::string_view k) {
          k == "dependentSchemas" || k == "dependencies";
 }
 
-bool is_number(const dom::element& e) {
-  auto t = e.type();
-  return t == dom::element_type::INT64 || t == dom::element_type::UINT64 ||
-         t == dom::element_type::DOUBLE;
-}
-
-}  // namespace
+bool is_number(const dom::element& e) { return is_number_type(e.type()); }
 
 // ECMA-262 (the dialect of `pattern`) spells Unicode property classes by their long
 // General_Category names (\p{Letter}); RE2 knows the short ones (\p{L}).
@@ -162,6 +136,8 @@ std::string ecma_to_re2(std::string_view pattern) {
   }
   return out;
 }
+
+}  // namespace
 
 struct SchemaSet::Documents {
   std::vector<std::unique_ptr<dom::document>> owned;

@@ -48,6 +48,11 @@ enum class Format : uint8_t {
 bool format_matches(Format format, std::string_view s);
 Format format_named(std::string_view name);  // kNone for a format not asserted
 
+inline bool is_number_type(simdjson::dom::element_type t) {
+  return t == simdjson::dom::element_type::INT64 || t == simdjson::dom::element_type::UINT64 ||
+         t == simdjson::dom::element_type::DOUBLE;
+}
+
 // A JSON number's value as a double, whichever way simdjson stored it.
 inline double number_value(const simdjson::dom::element& e) {
   switch (e.type()) {

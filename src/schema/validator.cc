@@ -18,11 +18,6 @@ namespace dom = simdjson::dom;
 
 namespace {
 
-bool is_int(dom::element_type t) {
-  return t == dom::element_type::INT64 || t == dom::element_type::UINT64;
-}
-bool is_number(dom::element_type t) { return is_int(t) || t == dom::element_type::DOUBLE; }
-
 uint8_t type_bits(const dom::element& e) {
   switch (e.type()) {
     case dom::element_type::NULL_VALUE:
@@ -63,7 +58,7 @@ std::string type_names(uint8_t bits) {
 // JSON equality: numbers by value (1 == 1.0), objects regardless of member order.
 bool json_equal(const dom::element& a, const dom::element& b) {
   auto ta = a.type(), tb = b.type();
-  if (is_number(ta) && is_number(tb)) {
+  if (is_number_type(ta) && is_number_type(tb)) {
     if (ta == dom::element_type::INT64 && tb == dom::element_type::INT64)
       return int64_t(a) == int64_t(b);
     if (ta == dom::element_type::UINT64 && tb == dom::element_type::UINT64)
@@ -207,6 +202,23 @@ class Evaluator {
     return at(id, v, std::to_string(index));
   }
 
+// A subschema's result: in the fast mode the first failure ends the walk.
+#define PORTICO_SCHEMA_SUB(passed)       \
+  do {                                   \
+    if (!(passed)) {                     \
+      if (out_ == nullptr) return false; \
+      ok = false;                        \
+    }                                    \
+  } while (0)
+
+// A failure located at a member of the current instance (its name as the last token).
+#define PORTICO_SCHEMA_FAIL_AT(token, keyword, message)                            \
+  do {                                                                             \
+    if (out_ == nullptr) return false;                                             \
+    ok = false;                                                                    \
+    out_->push_back(Violation{pointer_ + pointer_token(token), keyword, message}); \
+  } while (0)
+
 #define PORTICO_SCHEMA_CHECK(cond, keyword, message) \
   do {                                               \
     if (!(cond)) {                                   \
@@ -228,10 +240,7 @@ class Evaluator {
                                [&](const dom::element& e) { return json_equal(v, e); });
       PORTICO_SCHEMA_CHECK(found, "enum", "must be one of the allowed values");
     }
-    if (n.ref != kNoNode && !in_place(n.ref, v, ann)) {
-      if (out_ == nullptr) return false;
-      ok = false;
-    }
+    if (n.ref != kNoNode) PORTICO_SCHEMA_SUB(in_place(n.ref, v, ann));
     if (n.dynamic_ref != kNoNode) {
       NodeId target = n.dynamic_ref;
       if (!n.dynamic_anchor.empty()) {
@@ -245,10 +254,7 @@ class Evaluator {
           }
         }
       }
-      if (!in_place(target, v, ann)) {
-        if (out_ == nullptr) return false;
-        ok = false;
-      }
+      PORTICO_SCHEMA_SUB(in_place(target, v, ann));
     }
     switch (v.type()) {
       case dom::element_type::INT64:
@@ -270,10 +276,7 @@ class Evaluator {
     }
     if (!ok && out_ == nullptr) return false;
     for (NodeId s : n.all_of) {
-      if (!in_place(s, v, ann)) {
-        if (out_ == nullptr) return false;
-        ok = false;
-      }
+      PORTICO_SCHEMA_SUB(in_place(s, v, ann));
     }
     if (!n.any_of.empty()) {
       bool any = false;
@@ -307,10 +310,7 @@ class Evaluator {
                            "must not match the schema in not");
     if (n.if_schema != kNoNode) {
       NodeId branch = test(n.if_schema, v, ann) ? n.then_schema : n.else_schema;
-      if (branch != kNoNode && !in_place(branch, v, ann)) {
-        if (out_ == nullptr) return false;
-        ok = false;
-      }
+      if (branch != kNoNode) PORTICO_SCHEMA_SUB(in_place(branch, v, ann));
     }
     return ok;
   }
@@ -412,10 +412,7 @@ class Evaluator {
       for (dom::element item : a) {
         NodeId s = i < n.prefix_items.size() ? n.prefix_items[i] : n.items;
         if (s != kNoNode) {
-          if (!at(s, item, i)) {
-            if (out_ == nullptr) return false;
-            ok = false;
-          }
+          PORTICO_SCHEMA_SUB(at(s, item, i));
           if (ann != nullptr) ann->items[i] = true;
         }
         ++i;
@@ -474,19 +471,15 @@ class Evaluator {
       const std::string& name = n.required[r];
       dom::element ignored;
       if (o.at_key(name).get(ignored) == simdjson::SUCCESS) continue;
-      if (out_ == nullptr) return false;
-      ok = false;
-      out_->push_back(Violation{pointer_ + pointer_token(name), "required", "is required"});
+      PORTICO_SCHEMA_FAIL_AT(name, "required", "is required");
     }
     for (const auto& [name, deps] : n.dependent_required) {
       dom::element ignored;
       if (o.at_key(name).get(ignored) != simdjson::SUCCESS) continue;
       for (const std::string& dep : deps) {
         if (o.at_key(dep).get(ignored) == simdjson::SUCCESS) continue;
-        if (out_ == nullptr) return false;
-        ok = false;
-        out_->push_back(Violation{pointer_ + pointer_token(dep), "dependentRequired",
-                                  fmt::format("is required when {} is present", name)});
+        PORTICO_SCHEMA_FAIL_AT(dep, "dependentRequired",
+                               fmt::format("is required when {} is present", name));
       }
     }
     bool per_member = !n.properties.empty() || !n.pattern_properties.empty() ||
@@ -502,41 +495,28 @@ class Evaluator {
         if (it != n.properties.end() && it->first == key) {
           matched = true;
           if (required_in_pass) seen_required |= uint64_t{1} << (it - n.properties.begin());
-          if (!at(it->second, field.value, key)) {
-            if (out_ == nullptr) return false;
-            ok = false;
-          }
+          PORTICO_SCHEMA_SUB(at(it->second, field.value, key));
         }
         for (const auto& [re, s] : n.pattern_properties) {
           if (!RE2::PartialMatch(re2::StringPiece(key.data(), key.size()),
                                  *p_.regexes[static_cast<size_t>(re)]))
             continue;
           matched = true;
-          if (!at(s, field.value, key)) {
-            if (out_ == nullptr) return false;
-            ok = false;
-          }
+          PORTICO_SCHEMA_SUB(at(s, field.value, key));
         }
         if (!matched && n.additional_properties != kNoNode) {
           matched = true;
           if (p_.nodes[n.additional_properties].boolean == 0) {
-            if (out_ == nullptr) return false;
-            ok = false;
-            out_->push_back(Violation{pointer_ + pointer_token(key), "additionalProperties",
-                                      "is not allowed here"});
-          } else if (!at(n.additional_properties, field.value, key)) {
-            if (out_ == nullptr) return false;
-            ok = false;
+            PORTICO_SCHEMA_FAIL_AT(key, "additionalProperties", "is not allowed here");
+          } else {
+            PORTICO_SCHEMA_SUB(at(n.additional_properties, field.value, key));
           }
         }
         if (n.property_names != kNoNode) {
           // The name is the instance here; simdjson has no element for a key, so the
           // name is checked as a string through a one-string document.
           if (!name_valid(n.property_names, key)) {
-            if (out_ == nullptr) return false;
-            ok = false;
-            out_->push_back(Violation{pointer_ + pointer_token(key), "propertyNames",
-                                      "is not an allowed property name"});
+            PORTICO_SCHEMA_FAIL_AT(key, "propertyNames", "is not an allowed property name");
           }
         }
         if (matched && ann != nullptr) ann->props[i] = true;
@@ -547,10 +527,7 @@ class Evaluator {
     for (const auto& [name, s] : n.dependent_schemas) {
       dom::element ignored;
       if (o.at_key(name).get(ignored) != simdjson::SUCCESS) continue;
-      if (!in_place(s, v, ann)) {
-        if (out_ == nullptr) return false;
-        ok = false;
-      }
+      PORTICO_SCHEMA_SUB(in_place(s, v, ann));
     }
     return ok;
   }
@@ -583,15 +560,11 @@ class Evaluator {
       for (auto field : dom::object(v)) {
         if (!ann->props[i]) {
           if (p_.nodes[n.unevaluated_properties].boolean == 0) {
-            if (out_ == nullptr) return false;
-            ok = false;
-            out_->push_back(Violation{pointer_ + pointer_token(field.key), "unevaluatedProperties",
-                                      "is not allowed here"});
-          } else if (at(n.unevaluated_properties, field.value, field.key)) {
-            ann->props[i] = true;
+            PORTICO_SCHEMA_FAIL_AT(field.key, "unevaluatedProperties", "is not allowed here");
           } else {
-            if (out_ == nullptr) return false;
-            ok = false;
+            bool passed = at(n.unevaluated_properties, field.value, field.key);
+            if (passed) ann->props[i] = true;
+            PORTICO_SCHEMA_SUB(passed);
           }
         }
         ++i;
@@ -601,12 +574,9 @@ class Evaluator {
       size_t i = 0;
       for (dom::element item : dom::array(v)) {
         if (!ann->items[i]) {
-          if (at(n.unevaluated_items, item, i)) {
-            ann->items[i] = true;
-          } else {
-            if (out_ == nullptr) return false;
-            ok = false;
-          }
+          bool passed = at(n.unevaluated_items, item, i);
+          if (passed) ann->items[i] = true;
+          PORTICO_SCHEMA_SUB(passed);
         }
         ++i;
       }
@@ -615,6 +585,8 @@ class Evaluator {
   }
 
 #undef PORTICO_SCHEMA_CHECK
+#undef PORTICO_SCHEMA_SUB
+#undef PORTICO_SCHEMA_FAIL_AT
 
   const CompiledSchema& p_;
   std::vector<Violation>* out_;
