@@ -205,11 +205,16 @@ struct SchemaSource {
   std::string where;        // "FILE:LINE" of the setting, for errors found later
 };
 
-// `validate:` on a route: JSON Schema for the request body and the response body.
+// `validate:` on a route: JSON Schema for the request body, its query parameters, path
+// parameters and headers (each an object of strings; docs/configuration.md says how
+// strings become numbers), and the response body.
 struct RouteValidation {
   std::optional<SchemaSource> body;
+  std::optional<SchemaSource> query;
+  std::optional<SchemaSource> path;
+  std::optional<SchemaSource> headers;
   std::optional<SchemaSource> response;
-  bool empty() const { return !body && !response; }
+  bool empty() const { return !body && !query && !path && !headers && !response; }
 };
 
 struct Rewrite {

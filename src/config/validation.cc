@@ -1,11 +1,9 @@
-// A route's `validate:` section: JSON Schemas for the request body and the response
-// body, each a file (relative to the config file) or written inline in YAML (turned into
-// JSON here). The schemas are compiled with the route's filters (filters/), which
-// report a schema that does not compile with its file and JSON Pointer.
+// A route's `validate:` section: JSON Schemas for the request body, query, path
+// parameters, headers and the response body, each a file (relative to the config file) or written
+// inline in YAML (turned into JSON here). The schemas are compiled with the route's filters
+// (filters/), which report a schema that does not compile with its file and JSON Pointer.
 #include <unistd.h>
 
-#include <cmath>
-#include <cstdlib>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -25,24 +23,7 @@ std::string scalar_json(const YAML::Node& n) {
   if (s == "true" || s == "True" || s == "TRUE") return "true";
   if (s == "false" || s == "False" || s == "FALSE") return "false";
   // A JSON number as written (YAML's 0x, 0o, .inf and the like stay strings).
-  size_t i = 0;
-  if (i < s.size() && s[i] == '-') ++i;
-  size_t int_start = i;
-  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
-  bool number = i > int_start && !(s[int_start] == '0' && i - int_start > 1);
-  if (number && i < s.size() && s[i] == '.') {
-    size_t frac = ++i;
-    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
-    number = i > frac;
-  }
-  if (number && i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-    size_t exp = i;
-    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
-    number = i > exp;
-  }
-  if (number && i == s.size()) return s;
+  if (is_json_number(s)) return s;
   return json_quote(s);
 }
 
@@ -116,14 +97,17 @@ void read_route_validation(Context& ctx, const Config& cfg, size_t index, MapRea
   MapReader v(ctx, n, route.path_of("validate"));
   if (!v.valid()) return;
   std::string base_dir = std::filesystem::path(cfg.file).parent_path().string();
-  if (auto b = v.get("body"); b.IsDefined()) {
-    read_schema(ctx, b, v.path_of("body"), fmt::format("routes[{}].validate.body.json", index),
-                base_dir, r.validate.body);
-  }
-  if (auto b = v.get("response"); b.IsDefined()) {
-    read_schema(ctx, b, v.path_of("response"),
-                fmt::format("routes[{}].validate.response.json", index), base_dir,
-                r.validate.response);
+  const std::pair<const char*, std::optional<SchemaSource>*> parts[] = {
+      {"body", &r.validate.body},
+      {"query", &r.validate.query},
+      {"path", &r.validate.path},
+      {"headers", &r.validate.headers},
+      {"response", &r.validate.response}};
+  for (const auto& [part, out] : parts) {
+    if (auto b = v.get(part); b.IsDefined()) {
+      read_schema(ctx, b, v.path_of(part), fmt::format("routes[{}].validate.{}.json", index, part),
+                  base_dir, *out);
+    }
   }
 }
 

@@ -41,11 +41,21 @@ void json_escape(std::string& out, std::string_view s) {
   for (char ch : s) {
     auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += "\\u00";
@@ -134,6 +144,28 @@ void append_decimal(std::string& out, int64_t v) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, static_cast<size_t>(r.ptr - buf));
+}
+
+bool is_json_number(std::string_view s) {
+  auto digits = [&](size_t& i) {
+    size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i > start;
+  };
+  size_t i = 0;
+  if (i < s.size() && s[i] == '-') ++i;
+  size_t int_start = i;
+  if (!digits(i) || (s[int_start] == '0' && i - int_start > 1)) return false;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits(i)) return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits(i)) return false;
+  }
+  return i == s.size();
 }
 
 }  // namespace portico

@@ -37,4 +37,8 @@ std::vector<std::string_view> split(std::string_view s, char sep);
 // Appends v in decimal (no allocation beyond the string's growth).
 void append_decimal(std::string& out, int64_t v);
 
+// s is a number as JSON writes one (RFC 8259 section 6: no "+", no leading zeros, no
+// "0x", no ".5", no "inf").
+bool is_json_number(std::string_view s);
+
 }  // namespace portico

@@ -33,8 +33,8 @@ const Slot kChain[] = {
     // 4. Limits keyed on the principal (consumer, subject, claims, usage plans): they
     //    need to know who asks.
     {"limits_on_principal", make_principal_limits_filter},
-    // 5. Request validation (JSON Schema on the body): only a request that may be served
-    //    is worth reading and parsing.
+    // 5. Request validation (JSON Schema on the query, path, headers and body): only a
+    //    request that may be served is worth reading and parsing.
     {"request_validation", make_request_validation_filter},
     // (request shaping comes here, on a valid request; response formatting next)
     // 6. Response validation innermost: it checks what the terminal answered, before

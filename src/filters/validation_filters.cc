@@ -2,11 +2,15 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+#include <tuple>
+
 #include <fmt/format.h>
 #include <boost/json/stream_parser.hpp>
 
 #include "core/log.h"
 #include "core/strings.h"
+#include "filters/request_parameters.h"
 #include "schema/schema.h"
 
 namespace portico::filters {
@@ -55,35 +59,70 @@ simdjson::error_code parse(std::string& body, simdjson::dom::element& root) {
   return parser.parse(body.data(), body.size(), false).get(root);
 }
 
+// A violation and the part of the request it is in ("body", "query", "path", "headers").
+struct Located {
+  std::string_view part;
+  schema::Violation violation;
+};
+
 std::string violations_json(std::string_view message, std::string_view request_id,
-                            const std::vector<schema::Violation>& violations) {
+                            const std::vector<Located>& violations) {
   std::string out = "{\"error\":" + json_quote(message) +
                     ",\"request_id\":" + json_quote(request_id) + ",\"violations\":[";
   for (size_t i = 0; i < violations.size() && i < kMaxListed; ++i) {
-    const auto& v = violations[i];
+    const auto& [part, v] = violations[i];
     if (i > 0) out += ',';
-    out += "{\"location\":" + json_quote(v.pointer) + ",\"keyword\":" + json_quote(v.keyword) +
-           ",\"message\":" + json_quote(v.message) + "}";
+    out += "{\"in\":" + json_quote(part) + ",\"location\":" + json_quote(v.pointer) +
+           ",\"keyword\":" + json_quote(v.keyword) + ",\"message\":" + json_quote(v.message) + "}";
   }
   out += "]}\n";
   return out;
 }
 
-// --- the request body ---------------------------------------------------------------------
+// A schema for one part of the request, and what it says about its properties (for
+// reading strings as numbers; unused for the body).
+struct PartSchema {
+  std::shared_ptr<const schema::Schema> schema;
+  Declared declared;
+};
+
+// --- the request ----------------------------------------------------------------------
+
+struct RequestSchemas {
+  PartSchema body, query, path, headers;
+  const config::Route* route = nullptr;  // its parameter names (the config outlives the filter)
+};
 
 class RequestValidation final : public Filter {
  public:
-  explicit RequestValidation(const schema::Schema& schema) : schema_(schema) {}
+  using Settings = RequestSchemas;
+  explicit RequestValidation(const RequestSchemas& schemas) : schemas_(schemas) {}
 
   Verdict on_request(FilterControl& chain) override {
-    const http::RequestHead& req = *chain.context().request;
+    gateway::RequestContext& ctx = chain.context();
+    const http::RequestHead& req = *ctx.request;
+    // Parameters first: they are at hand, and a body is read only to be checked.
+    if (schemas_.path.schema) {
+      check("path", schemas_.path,
+            path_object(schemas_.route->param_names, ctx.match.params,
+                        static_cast<size_t>(ctx.match.param_count), schemas_.path.declared));
+    }
+    if (schemas_.query.schema)
+      check("query", schemas_.query, query_object(req.query, schemas_.query.declared));
+    if (schemas_.headers.schema) {
+      check("headers", schemas_.headers, header_object(req.headers, schemas_.headers.declared));
+    }
+    if (!schemas_.body.schema) return answer(chain);
+
     if (req.framing == http::Framing::kNone ||
         (req.framing == http::Framing::kLength && req.content_length == 0)) {
+      if (!violations_.empty()) return answer(chain);
       chain.refuse(400, "this route expects a JSON request body");
       return Verdict::kAnswered;
     }
     const http::Header* type = http::find_header(req.headers, "content-type");
     if (type == nullptr || !is_json_media_type(type->value)) {
+      if (!violations_.empty()) return answer(chain);
       chain.refuse(
           415, type == nullptr
                    ? std::string("the request body must be JSON (Content-Type: application/json)")
@@ -99,47 +138,71 @@ class RequestValidation final : public Filter {
   Verdict on_request_body(FilterControl& chain, std::string& body) override {
     simdjson::dom::element root;
     if (auto err = parse(body, root); err != simdjson::SUCCESS) {
+      if (!violations_.empty()) return answer(chain);
       chain.refuse(400, fmt::format("the request body is not valid JSON (at byte {}: {})",
                                     error_offset(body), simdjson::error_message(err)));
       return Verdict::kAnswered;
     }
-    // The answer alone first (no strings built); the list only for a body that fails.
-    if (schema_.validate(root, nullptr)) return Verdict::kContinue;
-    std::vector<schema::Violation> violations;
-    schema_.validate(root, &violations);
+    collect("body", *schemas_.body.schema, root);
+    return answer(chain);
+  }
+
+ private:
+  // Validates one part's instance, keeping its violations.
+  void check(std::string_view part, const PartSchema& s, std::string instance) {
+    simdjson::dom::element root;
+    if (parse(instance, root) != simdjson::SUCCESS) {
+      // Only bytes that are not UTF-8 make a parameter's JSON fail to parse.
+      violations_.push_back(
+          Located{part, {"", "encoding", fmt::format("the {} is not valid UTF-8", part)}});
+      return;
+    }
+    collect(part, *s.schema, root);
+  }
+
+  void collect(std::string_view part, const schema::Schema& schema,
+               const simdjson::dom::element& root) {
+    // The answer alone first (no strings built); the list only for a part that fails.
+    if (schema.validate(root, nullptr)) return;
+    std::vector<schema::Violation> found;
+    schema.validate(root, &found);
+    for (auto& v : found) violations_.push_back(Located{part, std::move(v)});
+  }
+
+  Verdict answer(FilterControl& chain) {
+    if (violations_.empty()) return Verdict::kContinue;
+    // The parts at fault, in the order checked: "query", "path, query and body".
+    std::vector<std::string_view> at_fault;
+    for (const Located& l : violations_) {
+      if (std::find(at_fault.begin(), at_fault.end(), l.part) == at_fault.end())
+        at_fault.push_back(l.part);
+    }
+    std::string parts(at_fault[0]);
+    for (size_t i = 1; i < at_fault.size(); ++i) {
+      parts += i + 1 == at_fault.size() ? " and " : ", ";
+      parts += at_fault[i];
+    }
     gateway::RequestContext& ctx = chain.context();
-    ctx.error = fmt::format("request body: {} violation{} of the route's schema", violations.size(),
-                            violations.size() == 1 ? "" : "s");
-    chain.respond_json(400, violations_json("the request body does not match the route's schema",
-                                            ctx.request_id, violations));
+    ctx.error = fmt::format("request {}: {} violation{} of the route's schemas", parts,
+                            violations_.size(), violations_.size() == 1 ? "" : "s");
+    std::string message =
+        parts.find(' ') == std::string::npos
+            ? fmt::format("the request {} does not match the route's schema", parts)
+            : fmt::format("the request's {} do not match the route's schemas", parts);
+    chain.respond_json(400, violations_json(message, ctx.request_id, violations_));
     return Verdict::kAnswered;
   }
 
- private:
-  const schema::Schema& schema_;
-};
-
-class RequestValidationFactory final : public FilterFactory {
- public:
-  explicit RequestValidationFactory(std::shared_ptr<const schema::Schema> schema)
-      : schema_(std::move(schema)) {}
-  std::string_view name() const override { return "request_validation"; }
-  void watched_files(std::vector<std::string>& out) const override {
-    out.insert(out.end(), schema_->files().begin(), schema_->files().end());
-  }
-  std::unique_ptr<Filter> make(const WorkerServices&, gateway::RequestContext&) const override {
-    return std::make_unique<RequestValidation>(*schema_);
-  }
-
- private:
-  std::shared_ptr<const schema::Schema> schema_;
+  const RequestSchemas& schemas_;
+  std::vector<Located> violations_;
 };
 
 // --- the response body --------------------------------------------------------------------
 
 class ResponseValidation final : public Filter {
  public:
-  explicit ResponseValidation(const schema::Schema& schema) : schema_(schema) {}
+  using Settings = std::shared_ptr<const schema::Schema>;
+  explicit ResponseValidation(const Settings& schema) : schema_(*schema) {}
   Verdict on_request(FilterControl&) override { return Verdict::kContinue; }
 
   // Only successful answers have a contract; errors pass as they are.
@@ -180,37 +243,79 @@ class ResponseValidation final : public Filter {
   const schema::Schema& schema_;
 };
 
-class ResponseValidationFactory final : public FilterFactory {
+// A validation filter's factory: the compiled schemas, shared by every request.
+template <typename F>
+class ValidationFactory final : public FilterFactory {
  public:
-  explicit ResponseValidationFactory(std::shared_ptr<const schema::Schema> schema)
-      : schema_(std::move(schema)) {}
-  std::string_view name() const override { return "response_validation"; }
+  ValidationFactory(std::string_view name, typename F::Settings settings,
+                    std::vector<std::string> files, bool response_body)
+      : name_(name),
+        settings_(std::move(settings)),
+        files_(std::move(files)),
+        response_body_(response_body) {}
+  std::string_view name() const override { return name_; }
   void watched_files(std::vector<std::string>& out) const override {
-    out.insert(out.end(), schema_->files().begin(), schema_->files().end());
+    out.insert(out.end(), files_.begin(), files_.end());
   }
   std::unique_ptr<Filter> make(const WorkerServices&, gateway::RequestContext&) const override {
-    return std::make_unique<ResponseValidation>(*schema_);
+    return std::make_unique<F>(settings_);
   }
-  bool wants_response_body() const override { return true; }
+  bool wants_response_body() const override { return response_body_; }
 
  private:
-  std::shared_ptr<const schema::Schema> schema_;
+  std::string_view name_;
+  typename F::Settings settings_;
+  std::vector<std::string> files_;
+  bool response_body_;
 };
+
+void add_files(const schema::Schema& schema, std::vector<std::string>& files) {
+  files.insert(files.end(), schema.files().begin(), schema.files().end());
+}
 
 }  // namespace
 
 FactoryResult make_request_validation_filter(const config::Config&, const config::Route& route) {
-  if (!route.validate.body) return std::unique_ptr<const FilterFactory>();
-  auto schema = compile(*route.validate.body, "validate.body");
-  if (!schema) return schema.error();
-  return std::unique_ptr<const FilterFactory>(std::make_unique<RequestValidationFactory>(*schema));
+  const config::RouteValidation& v = route.validate;
+  if (!v.body && !v.query && !v.path && !v.headers) return std::unique_ptr<const FilterFactory>();
+  RequestSchemas schemas;
+  schemas.route = &route;
+  std::vector<std::string> files;
+  const std::tuple<const std::optional<config::SchemaSource>&, PartSchema&, const char*> parts[] = {
+      {v.body, schemas.body, "validate.body"},
+      {v.query, schemas.query, "validate.query"},
+      {v.path, schemas.path, "validate.path"},
+      {v.headers, schemas.headers, "validate.headers"}};
+  for (const auto& [source, part, setting] : parts) {
+    if (!source) continue;
+    auto schema = compile(*source, setting);
+    if (!schema) return schema.error();
+    part.schema = *schema;
+    part.declared = part.schema->declared_properties();
+    add_files(*part.schema, files);
+  }
+  // A path schema can only speak of the route's own parameters.
+  for (const schema::DeclaredProperty& d : schemas.path.declared) {
+    if (std::find(route.param_names.begin(), route.param_names.end(), d.name) ==
+        route.param_names.end()) {
+      return Error{fmt::format("{}: validate.path: \"{}\" is not a parameter of the path {}",
+                               v.path->where, d.name, route.path)};
+    }
+  }
+  return std::unique_ptr<const FilterFactory>(
+      std::make_unique<ValidationFactory<RequestValidation>>(
+          "request_validation", std::move(schemas), std::move(files), false));
 }
 
 FactoryResult make_response_validation_filter(const config::Config&, const config::Route& route) {
   if (!route.validate.response) return std::unique_ptr<const FilterFactory>();
   auto schema = compile(*route.validate.response, "validate.response");
   if (!schema) return schema.error();
-  return std::unique_ptr<const FilterFactory>(std::make_unique<ResponseValidationFactory>(*schema));
+  std::vector<std::string> files;
+  add_files(**schema, files);
+  return std::unique_ptr<const FilterFactory>(
+      std::make_unique<ValidationFactory<ResponseValidation>>("response_validation", *schema,
+                                                              std::move(files), true));
 }
 
 }  // namespace portico::filters

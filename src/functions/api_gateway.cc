@@ -20,6 +20,7 @@
 #include "core/base64.h"
 #include "core/strings.h"
 #include "http/parser.h"
+#include "http/request_values.h"
 
 namespace portico::functions {
 namespace {
@@ -169,13 +170,9 @@ Fields group_headers(const http::HeaderList* headers, bool drop_cookie) {
 // "a=1&a=2&flag" -> a: [1, 2], flag: [""]; names and values decoded, grouped by exact name.
 Params parse_query(std::string_view query) {
   Params out;
-  for (std::string_view pair : split(query, '&')) {
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
-    std::string value =
-        eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true);
-    add_to_group(out, percent_decode(pair.substr(0, eq), true), std::move(value));
-  }
+  http::for_each_decoded_query_param(query, [&](std::string name, std::string value) {
+    add_to_group(out, std::move(name), std::move(value));
+  });
   return out;
 }
 

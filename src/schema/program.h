@@ -21,16 +21,6 @@ namespace portico::schema {
 using NodeId = uint32_t;
 inline constexpr NodeId kNoNode = UINT32_MAX;
 
-enum TypeBit : uint8_t {
-  kTypeNull = 1,
-  kTypeBoolean = 2,
-  kTypeObject = 4,
-  kTypeArray = 8,
-  kTypeNumber = 16,
-  kTypeString = 32,
-  kTypeInteger = 64,
-};
-
 enum class Format : uint8_t {
   kNone,
   kEmail,

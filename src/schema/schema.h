@@ -32,6 +32,17 @@ namespace portico::schema {
 
 enum class Draft : uint8_t { k7, k2020_12 };
 
+// JSON's types as bits (a `type` keyword's set).
+enum TypeBit : uint8_t {
+  kTypeNull = 1,
+  kTypeBoolean = 2,
+  kTypeObject = 4,
+  kTypeArray = 8,
+  kTypeNumber = 16,
+  kTypeString = 32,
+  kTypeInteger = 64,
+};
+
 struct Options {
   Draft default_draft = Draft::k2020_12;  // for resources without a known $schema
   // `format` as an assertion (email, date-time, date, time, uuid, uri, hostname, ipv4,
@@ -48,6 +59,15 @@ struct Violation {
   std::string message;
 };
 
+// A property an object schema names, with the types its schema allows (TypeBit sets;
+// 0: no `type` said). For callers that build the instance from strings (query
+// parameters, headers) and must decide which strings to read as numbers or booleans.
+struct DeclaredProperty {
+  std::string name;
+  uint8_t types = 0;
+  uint8_t item_types = 0;  // of its `items`, for an array
+};
+
 struct CompiledSchema;  // the program (schema/program.h)
 
 class Schema {
@@ -58,6 +78,9 @@ class Schema {
   bool validate(const simdjson::dom::element& instance, std::vector<Violation>* out) const;
   // The files compiling it read (Options::load_files), for a caller that watches them.
   const std::vector<std::string>& files() const;
+  // The properties the root names in `properties` (through `$ref` and `allOf`), sorted
+  // by name; the first schema that says a `type` for one decides.
+  std::vector<DeclaredProperty> declared_properties() const;
 
  private:
   std::shared_ptr<const CompiledSchema> program_;

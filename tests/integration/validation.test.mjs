@@ -259,3 +259,117 @@ routes:
   assert.equal(r.code, 1);
   assert.match(r.stderr, /missing\.yaml:6:\d+: routes\[0\]\.validate\.body: cannot read the schema file ".*\/schemas\/nope\.json"/);
 });
+
+test('query, path and header validation: strings read as the declared types, every failing parameter listed with where it is', async () => {
+  const up = await echoUpstream();
+  const p = await Portico.start(`
+server: {listen: [127.0.0.1:0], admin: 127.0.0.1:0, workers: 2}
+upstreams:
+  orders: {endpoints: ["${up.address}"]}
+routes:
+  - match: {path: "/shops/{shop}/orders/{id}", methods: [GET, POST]}
+    upstream: orders
+    validate:
+      path:
+        type: object
+        properties:
+          shop: {type: string, pattern: "^[a-z]+$"}
+          id: {type: integer, minimum: 1}
+      query:
+        type: object
+        additionalProperties: false
+        properties:
+          limit: {type: integer, minimum: 1, maximum: 100}
+          expand: {type: boolean}
+          tag: {type: array, items: {type: string, enum: [new, paid]}, maxItems: 2}
+          q: {type: string, maxLength: 5}
+          code: {type: string}
+      headers:
+        type: object
+        required: [X-Api-Version]
+        properties:
+          X-Api-Version: {type: integer, enum: [1, 2]}
+          accept: {type: array, items: {type: string}, minItems: 1}
+  - match: {path: "/shops/{shop}/bodies", methods: [POST]}
+    upstream: orders
+    validate:
+      path: {properties: {shop: {type: string, minLength: 3}}}
+      body: {type: object, required: [n], properties: {n: {type: integer}}}
+`);
+  const get = (url, headers = { 'x-api-version': '2' }) => json(`${p.url}${url}`, { headers });
+  try {
+    let r = await get('/shops/acme/orders/42?limit=10&expand=true&tag=new&tag=paid&q=a%20b&code=007');
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.equal(up.seen.at(-1).url, '/shops/acme/orders/42?limit=10&expand=true&tag=new&tag=paid&q=a%20b&code=007',
+      'a valid request reaches the upstream unchanged');
+    r = await get('/shops/acme/orders/7?q=a+b+c');
+    assert.equal(r.status, 200, '"+" is a space, so "a b c" is five characters');
+    r = await get('/shops/acme/orders/7?tag=new');
+    assert.equal(r.status, 200, 'one value of an array parameter is an array of one');
+
+    const before = up.seen.length;
+    r = await get('/shops/ACME/orders/0?limit=abc&expand=yes&tag=new&tag=old&tag=paid&q=toolong&other=1',
+      { 'x-api-version': '3' });
+    assert.equal(r.status, 400);
+    assert.equal(up.seen.length, before, 'nothing invalid reached the upstream');
+    assert.equal(r.json.error, "the request's path, query and headers do not match the route's schemas");
+    const found = r.json.violations.map((v) => `${v.in} ${v.location} ${v.keyword}`);
+    assert.deepEqual(found.map((v) => v.split(' ')[0]), ['path', 'path', 'query', 'query', 'query', 'query', 'query',
+      'query', 'headers'], 'grouped by part, in the order path, query, headers');
+    assert.deepEqual([...found].sort(), [
+      'headers /X-Api-Version enum',
+      'path /id minimum',
+      'path /shop pattern',
+      'query /expand type',
+      'query /limit type',
+      'query /other additionalProperties',
+      'query /q maxLength',
+      'query /tag maxItems',
+      'query /tag/1 enum',
+    ]);
+    for (const v of r.json.violations) assert.ok(v.message.length > 0);
+    assert.match(r.json.violations.find((v) => v.location === '/limit').message, /integer/);
+
+    r = await get('/shops/acme/orders/5', {});
+    assert.equal(r.status, 400);
+    assert.deepEqual(r.json.violations.map((v) => `${v.in} ${v.location} ${v.keyword}`), ['headers /X-Api-Version required'],
+      'a required header that is missing');
+    assert.equal(r.json.violations[0].message, 'is required');
+    r = await get('/shops/acme/orders/5', { 'X-API-VERSION': '1', accept: 'application/json, text/plain' });
+    assert.equal(r.status, 200, 'header names match without regard to case; a list is an array');
+    r = await get('/shops/acme/orders/5?limit=1&limit=2');
+    assert.equal(r.status, 400, 'a repeated parameter that is not an array');
+    assert.deepEqual(r.json.violations.map((v) => `${v.location} ${v.keyword}`), ['/limit type']);
+    r = await get('/shops/acme/orders/5?q=%FF');
+    assert.equal(r.status, 400);
+    assert.deepEqual(r.json.violations.map((v) => `${v.in} ${v.keyword}`), ['query encoding']);
+
+    // Parameters and body in one answer.
+    r = await json(`${p.url}/shops/ab/bodies`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":"1"}' });
+    assert.equal(r.status, 400);
+    assert.deepEqual(r.json.violations.map((v) => `${v.in} ${v.location} ${v.keyword}`), ['path /shop minLength', 'body /n type']);
+    assert.equal(r.json.error, "the request's path and body do not match the route's schemas");
+    r = await json(`${p.url}/shops/abc/bodies`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":1}' });
+    assert.equal(r.status, 200);
+    r = await json(`${p.url}/shops/ab/bodies`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
+    assert.equal(r.status, 400, 'bad parameters are answered even when the body is not checkable');
+    assert.deepEqual(r.json.violations.map((v) => `${v.in} ${v.location}`), ['path /shop']);
+  } finally {
+    await p.stop();
+    await up.stop();
+  }
+});
+
+test('portico check: a path schema naming a parameter the path does not have', () => {
+  const dir = tempDir();
+  fs.writeFileSync(path.join(dir, 'p.yaml'), `
+server: {listen: [127.0.0.1:0]}
+routes:
+  - match: {path: "/items/{id}"}
+    respond: {status: 200}
+    validate: {path: {properties: {ident: {type: integer}}}}
+`);
+  const r = check(path.join(dir, 'p.yaml'));
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /p\.yaml:6: validate\.path: "ident" is not a parameter of the path \/items\/\{id\}/);
+});
