@@ -1,7 +1,7 @@
 # Portico: two commands matter.
 #   make run   - install dependencies, build, start Portico on examples/quickstart
 #   make test  - install dependencies, build, run every test (unit tests also under ASan+UBSan)
-# Others: make build | make bench | make bench-functions | make bench-validation | make fuzz | make clean
+# Others: make build | make bench | make bench-functions | make bench-validation | make bench-formatting | make fuzz | make clean
 
 JOBS ?= $(shell nproc)
 BUILD_TYPE ?= Release
@@ -10,7 +10,7 @@ ASAN_DIR := build/asan
 FUZZ_DIR := build/fuzz
 FUZZ_SECONDS ?= 20
 
-.PHONY: run test build deps asan fuzz-build fuzz bench bench-functions bench-validation clean unit integration
+.PHONY: run test build deps asan fuzz-build fuzz bench bench-functions bench-validation bench-formatting clean unit integration
 
 deps:
 	@scripts/install-deps
@@ -65,6 +65,10 @@ bench-functions: build
 bench-validation: build
 	$(RELEASE_DIR)/bench/schema_bench
 	bench/validation-bench $(RELEASE_DIR)/src/cli/portico
+
+# Formatting: a route's formatted responses (declarative, jq) against the plain route
+bench-formatting: build
+	bench/formatting-bench $(RELEASE_DIR)/src/cli/portico
 
 clean:
 	rm -rf build

@@ -217,6 +217,41 @@ struct RouteValidation {
   bool empty() const { return !body && !query && !path && !headers && !response; }
 };
 
+// Edits to a set of named values (request headers, query parameters, response headers).
+// Values are templates: "${subject}", "v2-${header.x-client}" (format/template.h).
+struct NamedEdits {
+  std::vector<std::pair<std::string, std::string>> set;     // name, value template
+  std::vector<std::string> remove;
+  std::vector<std::pair<std::string, std::string>> rename;  // from, to
+  bool empty() const { return set.empty() && remove.empty() && rename.empty(); }
+};
+
+// `request:` on a route: what Portico changes in the request before the terminal.
+struct RequestShaping {
+  NamedEdits headers;
+  NamedEdits query;
+  std::vector<std::pair<std::string, std::string>> body_set;  // JSON Pointer, JSON template
+  std::string where;                                          // "FILE:LINE"
+  bool empty() const { return headers.empty() && query.empty() && body_set.empty(); }
+};
+
+// `response:` on a route: how Portico formats the answer (docs/formatting.md).
+struct ResponseFormatting {
+  int status = 0;  // 0: the terminal's (successful answers only)
+  NamedEdits headers;
+  std::string jq;  // a jq program applied to successful bodies
+  std::vector<std::string> select, drop;                     // JSON Pointers
+  std::vector<std::pair<std::string, std::string>> rename;   // pointer, pointer
+  std::vector<std::pair<std::string, std::string>> set;      // pointer, JSON template
+  std::string envelope;  // JSON template of the successful body ("${body}" the body so far)
+  std::string errors;    // JSON template of error bodies (status >= 400)
+  std::string where;     // "FILE:LINE"
+  bool empty() const {
+    return status == 0 && headers.empty() && jq.empty() && select.empty() && drop.empty() &&
+           rename.empty() && set.empty() && envelope.empty() && errors.empty();
+  }
+};
+
 struct Rewrite {
   std::string strip_prefix;   // removed from the front of the path
   std::string path_template;  // "/v2/items/{id}": parameters from the match pattern
@@ -267,6 +302,8 @@ struct Route {
   PayloadFormat payload_format = PayloadFormat::kV2;
   Rewrite rewrite;
   RouteValidation validate;
+  RequestShaping request;
+  ResponseFormatting response;
   std::optional<uint64_t> max_body;            // overrides server.limits.body
   std::optional<int64_t> response_timeout_ms;  // overrides the upstream's
   int64_t total_timeout_ms = 0;                // all tries, to the response head; 0 = none

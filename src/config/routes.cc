@@ -257,6 +257,7 @@ void read_route(Context& ctx, Config& cfg, size_t index, const YAML::Node& node,
   read_route_auth(ctx, cfg, m, r);
   read_route_limits(ctx, cfg, m, r);
   read_route_validation(ctx, cfg, index, m, r);
+  read_route_formatting(ctx, m, r);
   if (auto n = m.get("rewrite"); n.IsDefined()) {
     MapReader rw(ctx, n, m.path_of("rewrite"));
     if (auto v = rw.get("strip_prefix"); v.IsDefined()) {

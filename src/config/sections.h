@@ -41,6 +41,11 @@ void read_route_limits(Context& ctx, const Config& cfg, MapReader& route, Route&
 // A route's `validate:` (validation.cc).
 void read_route_validation(Context& ctx, const Config& cfg, size_t index, MapReader& route, Route& r);
 
+// A route's `request:` (shaping) and `response:` (formatting) (formatting.cc).
+void read_route_formatting(Context& ctx, MapReader& route, Route& r);
+// A YAML value as JSON (plain scalars by YAML 1.2's core schema, quoted ones strings).
+std::string yaml_to_json(const YAML::Node& node);
+
 // `functions:` (before routes, which name them).
 void read_functions(Context& ctx, Config& cfg, const YAML::Node& node, const std::string& base_dir);
 // `services:` (the AWS-compatible APIs' listener, region, account and credentials).

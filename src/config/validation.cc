@@ -80,7 +80,7 @@ void read_schema(Context& ctx, const YAML::Node& n, const std::string& path,
                           .string();
     if (!dir.empty() && dir.back() == '/') dir.pop_back();
     source.uri = "file://" + dir + "/" + inline_name;
-    to_json(n, source.inline_json);
+    source.inline_json = yaml_to_json(n);
   } else {
     ctx.error(n, path, "expected a schema file name or an inline schema (a mapping)");
     return;
@@ -89,6 +89,12 @@ void read_schema(Context& ctx, const YAML::Node& n, const std::string& path,
 }
 
 }  // namespace
+
+std::string yaml_to_json(const YAML::Node& node) {
+  std::string out;
+  to_json(node, out);
+  return out;
+}
 
 void read_route_validation(Context& ctx, const Config& cfg, size_t index, MapReader& route,
                            Route& r) {

@@ -92,6 +92,7 @@ void FilterChain::on_request_body(std::string_view data, bool end) {
   ds_.want_body(false);
   if (request_done_ || made_ == 0) return;
   Verdict verdict = filters_[made_ - 1]->on_request_body(*this, request_body_);
+  ctx_.request_body_length = request_body_.size();  // as the filter left it
   if (verdict == Verdict::kContinue) run();
 }
 

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "filters/edge_filters.h"
+#include "filters/format_filters.h"
 #include "filters/validation_filters.h"
 
 namespace portico::filters {
@@ -36,8 +37,14 @@ const Slot kChain[] = {
     // 5. Request validation (JSON Schema on the query, path, headers and body): only a
     //    request that may be served is worth reading and parsing.
     {"request_validation", make_request_validation_filter},
-    // (request shaping comes here, on a valid request; response formatting next)
-    // 6. Response validation innermost: it checks what the terminal answered, before
+    // 6. Request shaping (headers, query, body fields; the principal injected) on a
+    //    request known to be valid, so the checks above saw what the client sent.
+    {"request_shaping", make_request_shaping_filter},
+    // 7. Response formatting: on the response side it runs after response validation
+    //    (the contract is the terminal's answer, not the formatted one) and last of all
+    //    changes what the client gets.
+    {"response_formatting", make_response_formatting_filter},
+    // 8. Response validation innermost: it checks what the terminal answered, before
     //    anything outside it reshapes the answer.
     {"response_validation", make_response_validation_filter},
 };

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/strings.h"
 #include "filters/request_parameters.h"
+#include "filters/settings_factory.h"
 #include "schema/schema.h"
 
 namespace portico::filters {
@@ -243,32 +244,6 @@ class ResponseValidation final : public Filter {
   const schema::Schema& schema_;
 };
 
-// A validation filter's factory: the compiled schemas, shared by every request.
-template <typename F>
-class ValidationFactory final : public FilterFactory {
- public:
-  ValidationFactory(std::string_view name, typename F::Settings settings,
-                    std::vector<std::string> files, bool response_body)
-      : name_(name),
-        settings_(std::move(settings)),
-        files_(std::move(files)),
-        response_body_(response_body) {}
-  std::string_view name() const override { return name_; }
-  void watched_files(std::vector<std::string>& out) const override {
-    out.insert(out.end(), files_.begin(), files_.end());
-  }
-  std::unique_ptr<Filter> make(const WorkerServices&, gateway::RequestContext&) const override {
-    return std::make_unique<F>(settings_);
-  }
-  bool wants_response_body() const override { return response_body_; }
-
- private:
-  std::string_view name_;
-  typename F::Settings settings_;
-  std::vector<std::string> files_;
-  bool response_body_;
-};
-
 void add_files(const schema::Schema& schema, std::vector<std::string>& files) {
   files.insert(files.end(), schema.files().begin(), schema.files().end());
 }
@@ -302,9 +277,8 @@ FactoryResult make_request_validation_filter(const config::Config&, const config
                                v.path->where, d.name, route.path)};
     }
   }
-  return std::unique_ptr<const FilterFactory>(
-      std::make_unique<ValidationFactory<RequestValidation>>(
-          "request_validation", std::move(schemas), std::move(files), false));
+  return std::unique_ptr<const FilterFactory>(std::make_unique<SettingsFactory<RequestValidation>>(
+      "request_validation", std::move(schemas), FactoryTraits{false, false, std::move(files)}));
 }
 
 FactoryResult make_response_validation_filter(const config::Config&, const config::Route& route) {
@@ -313,9 +287,8 @@ FactoryResult make_response_validation_filter(const config::Config&, const confi
   if (!schema) return schema.error();
   std::vector<std::string> files;
   add_files(**schema, files);
-  return std::unique_ptr<const FilterFactory>(
-      std::make_unique<ValidationFactory<ResponseValidation>>("response_validation", *schema,
-                                                              std::move(files), true));
+  return std::unique_ptr<const FilterFactory>(std::make_unique<SettingsFactory<ResponseValidation>>(
+      "response_validation", *schema, FactoryTraits{false, true, std::move(files)}));
 }
 
 }  // namespace portico::filters

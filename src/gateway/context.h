@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,9 @@ struct RequestContext {
   std::string response_headers;           // extra lines for the response head ("Name: value\r\n")
   std::string upstream_headers;           // extra lines for the upstream request
   std::vector<std::string> drop_headers;  // client headers (lower case) not passed upstream
+  std::optional<std::string> upstream_query;  // the query passed upstream, when reshaped
+  // The request body's length once a filter has read it (and maybe changed it).
+  std::optional<uint64_t> request_body_length;
   bool cors_owned = false;                // Portico answers CORS: drop the upstream's Access-Control-*
   // The most restrictive limit met so far, for the legacy RateLimit-* fields (written
   // once, when the limits have all been checked).
@@ -65,6 +69,8 @@ struct RequestContext {
     response_headers.clear();
     upstream_headers.clear();
     drop_headers.clear();
+    upstream_query.reset();
+    request_body_length.reset();
     cors_owned = false;
     limit_report = {};
     start_ns = 0;

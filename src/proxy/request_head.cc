@@ -67,9 +67,10 @@ void build_upstream_request_head(const gateway::RequestContext& ctx, std::string
   out.append(req.method);
   out += ' ';
   append_upstream_path(ctx, out);
-  if (!req.query.empty()) {
+  std::string_view query = ctx.upstream_query ? std::string_view(*ctx.upstream_query) : req.query;
+  if (!query.empty()) {
     out += '?';
-    out.append(req.query);
+    out.append(query);
   }
   out.append(" HTTP/1.1\r\nHost: ");
   out.append(req.host);
@@ -138,7 +139,8 @@ void build_upstream_request_head(const gateway::RequestContext& ctx, std::string
   if (fixed_length) {
     out.append(fmt::format("Content-Length: {}\r\n", *fixed_length));
   } else if (req.framing == http::Framing::kLength) {
-    out.append(fmt::format("Content-Length: {}\r\n", req.content_length));
+    out.append(fmt::format("Content-Length: {}\r\n",
+                           ctx.request_body_length.value_or(req.content_length)));
   } else if (req.framing == http::Framing::kChunked) {
     out.append("Transfer-Encoding: chunked\r\n");
   } else if (req.method == "POST" || req.method == "PUT" || req.method == "PATCH") {
