@@ -119,7 +119,13 @@ class ResponseFormatting final : public Filter {
  public:
   using Settings = ResponseSettings;
   explicit ResponseFormatting(const ResponseSettings& s) : s_(s) {}
-  Verdict on_request(FilterControl&) override { return Verdict::kContinue; }
+  Verdict on_request(FilterControl& chain) override {
+    // The body is read as JSON: the upstream must not compress it.
+    if (s_.shapes_success_body() || s_.errors) {
+      chain.context().drop_headers.emplace_back("accept-encoding");
+    }
+    return Verdict::kContinue;
+  }
 
   void on_response_head(gateway::RequestContext& ctx, ResponseHead& head) override {
     status_ = head.status;  // templates and jq see the terminal's status

@@ -204,7 +204,11 @@ class ResponseValidation final : public Filter {
  public:
   using Settings = std::shared_ptr<const schema::Schema>;
   explicit ResponseValidation(const Settings& schema) : schema_(*schema) {}
-  Verdict on_request(FilterControl&) override { return Verdict::kContinue; }
+  Verdict on_request(FilterControl& chain) override {
+    // The body is checked as JSON: the upstream must not compress it.
+    chain.context().drop_headers.emplace_back("accept-encoding");
+    return Verdict::kContinue;
+  }
 
   // Only successful answers have a contract; errors pass as they are.
   void on_response_body(gateway::RequestContext& ctx, ResponseHead& head,

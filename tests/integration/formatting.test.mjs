@@ -94,8 +94,9 @@ test('response formatting: envelope, select / rename / drop / set, headers, jq, 
   const up = await upstream();
   const p = await Portico.start(config(up));
   try {
-    let r = await json(`${p.url}/users/7?client=web`);
+    let r = await json(`${p.url}/users/7?client=web`, { headers: { 'accept-encoding': 'gzip, br' } });
     assert.equal(r.status, 200);
+    assert.equal(up.seen.at(-1).headers['accept-encoding'], undefined, 'a body to format must not come compressed');
     assert.deepEqual(r.json, {
       data: { id: 7, display_name: 'Ada', email: 'ada@example.com', city: 'Paris', links: { self: '/users/7' }, kind: 'user' },
       meta: { request_id: r.headers['x-request-id'], status: 200 },

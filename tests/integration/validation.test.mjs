@@ -183,9 +183,10 @@ routes:
 `);
   try {
     const answer = (status, payload) => `${p.url}/answer/${encodeURIComponent(JSON.stringify([status, payload]))}`;
-    let r = await json(answer(200, '{"id":"ord_7","total":12.5}'));
+    let r = await json(answer(200, '{"id":"ord_7","total":12.5}'), { headers: { 'accept-encoding': 'gzip' } });
     assert.equal(r.status, 200);
     assert.deepEqual(r.json, { id: 'ord_7', total: 12.5 });
+    assert.equal(up.seen.at(-1).headers['accept-encoding'], undefined, 'a body to check must not come compressed');
     r = await json(answer(200, '{"id":"x","total":-1,"note":"too long"}'));
     assert.equal(r.status, 502);
     assert.equal(r.json.error, "the response does not match the route's response schema");
