@@ -27,7 +27,9 @@ void types_of(const CompiledSchema& p, NodeId id, int depth, DeclaredProperty& o
 void collect(const CompiledSchema& p, NodeId id, int depth, std::vector<DeclaredProperty>& out) {
   if (id == kNoNode || depth > kMaxDepth) return;
   const Node& n = p.nodes[id];
-  for (const auto& [name, child] : n.properties) {
+  for (const auto& property : n.properties) {
+    const std::string& name = property.first;
+    NodeId child = property.second;
     auto it = std::find_if(out.begin(), out.end(),
                            [&](const DeclaredProperty& d) { return d.name == name; });
     if (it == out.end()) {
