@@ -564,19 +564,7 @@ std::string signing_key(std::string_view secret, std::string_view date, std::str
 }
 
 std::string uri_encode(std::string_view s, bool keep_slash) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                      c == '-' || c == '_' || c == '.' || c == '~';
-    if (unreserved || (keep_slash && c == '/')) {
-      out += static_cast<char>(c);
-    } else {
-      out.append({'%', kHex[c >> 4], kHex[c & 15]});
-    }
-  }
-  return out;
+  return percent_encode(s, keep_slash);
 }
 
 std::string canonical_uri(std::string_view raw_path, const SigV4Options& o) {

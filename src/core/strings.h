@@ -26,6 +26,9 @@ std::string json_quote(std::string_view s);
 // Decodes %XX escapes (a malformed one stays as it is); plus_is_space: '+' is a space
 // (form encoding, as API Gateway reads query strings).
 std::string percent_decode(std::string_view s, bool plus_is_space = false);
+// RFC 3986 section 2.3: A-Z a-z 0-9 - _ . ~ kept (and '/' with keep_slash), every other
+// byte %XX in upper case (AWS's UriEncode, a query parameter's name or value).
+std::string percent_encode(std::string_view s, bool keep_slash = false);
 
 size_t edit_distance(std::string_view a, std::string_view b);
 // The closest candidate if it is plausibly a misspelling of name, else empty.

@@ -13,6 +13,7 @@
 #include "format/jq.h"
 #include "format/json_edit.h"
 #include "format/template.h"
+#include "http/parser.h"
 #include "http/request_values.h"
 
 namespace portico::filters {
@@ -20,11 +21,12 @@ namespace {
 
 namespace json = boost::json;
 
-// A header value as rendered, safe to write into a head: no CR or LF (a template that
-// renders a client's value must not let it add header lines).
+// A header value as rendered, safe to write into a head: what is not a field-value
+// character (CR, LF, other controls) becomes a space, so a template that renders a
+// client's value cannot add header lines.
 std::string header_safe(std::string value) {
   for (char& c : value) {
-    if (c == '\r' || c == '\n') c = ' ';
+    if (!http::is_field_value_char(c)) c = ' ';
   }
   return value;
 }
@@ -109,10 +111,7 @@ struct ResponseSettings {
     return !select.empty() || !drop.empty() || !rename.empty() || !set.empty() ||
            envelope.has_value();
   }
-  bool shapes_success_body() const {
-    return jq || !select.empty() || !drop.empty() || !rename.empty() || !set.empty() ||
-           envelope.has_value();
-  }
+  bool shapes_success_body() const { return jq || shapes_after_jq(); }
 };
 
 class ResponseFormatting final : public Filter {
@@ -261,20 +260,6 @@ struct RequestSettings {
   std::vector<std::pair<format::Pointer, format::Template>> body_set;
 };
 
-void append_query_encoded(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += ch;
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-}
-
 class RequestShaping final : public Filter {
  public:
   using Settings = RequestSettings;
@@ -359,9 +344,7 @@ class RequestShaping final : public Filter {
       auto renamed = std::find_if(s_.query.rename.begin(), s_.query.rename.end(),
                                   [&](const auto& r) { return r.first == name; });
       if (renamed != s_.query.rename.end()) {
-        std::string encoded;
-        append_query_encoded(encoded, renamed->second);
-        add(encoded, raw_value, eq != std::string_view::npos);
+        add(percent_encode(renamed->second), raw_value, eq != std::string_view::npos);
       } else {
         add(pair.substr(0, eq), raw_value, eq != std::string_view::npos);
       }
@@ -369,10 +352,7 @@ class RequestShaping final : public Filter {
     for (const auto& [name, value] : s_.query.set) {
       json::value v = value.render(scope);
       if (v.is_null()) continue;  // nothing to set it to (no such claim): left out
-      std::string encoded_name, encoded_value;
-      append_query_encoded(encoded_name, name);
-      append_query_encoded(encoded_value, value.render_text(scope));
-      add(encoded_name, encoded_value, true);
+      add(percent_encode(name), percent_encode(value.render_text(scope)), true);
     }
     ctx.upstream_query = std::move(out);
   }
