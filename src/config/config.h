@@ -279,8 +279,18 @@ struct Mirror {
   uint64_t max_body = 64 * 1024;  // requests with larger bodies are not mirrored
 };
 
+// One step of a `steps:` route (docs/steps.md): a function, or a JSON Schema check of
+// the body the steps carry (the request's before any function, else the last result's).
+struct Step {
+  enum class Kind { kFunction, kValidate };
+  Kind kind = Kind::kFunction;
+  std::string name;   // in logs and errors: `name:`, else "function NAME" / "validate"
+  int function = -1;  // kFunction: index into Config::functions
+  std::optional<SchemaSource> schema;  // kValidate: the body's schema
+};
+
 struct Route {
-  enum class Kind { kUpstream, kRespond, kEcho, kFunction };
+  enum class Kind { kUpstream, kRespond, kEcho, kFunction, kSteps };
 
   std::string name;  // label in metrics and logs; defaults to "METHODS host/path"
   std::string host;
@@ -299,6 +309,7 @@ struct Route {
   RouteLimits limits;
   Respond respond;
   int function = -1;  // kFunction: index into Config::functions
+  std::vector<Step> steps;  // kSteps, in order
   PayloadFormat payload_format = PayloadFormat::kV2;
   Rewrite rewrite;
   RouteValidation validate;

@@ -320,6 +320,21 @@ std::string to_json(const Config& c) {
         route["function"] = c.functions[static_cast<size_t>(r.function)].name;
         route["payload_format"] = r.payload_format == PayloadFormat::kV2 ? "2.0" : "1.0";
         break;
+      case Route::Kind::kSteps: {
+        json::array steps;
+        for (const Step& step : r.steps) {
+          json::object o{{"name", step.name}};
+          if (step.kind == Step::Kind::kFunction) {
+            o["function"] = c.functions[static_cast<size_t>(step.function)].name;
+          } else {
+            o["validate"] = {{"body", step.schema->uri}};
+          }
+          steps.emplace_back(std::move(o));
+        }
+        route["steps"] = std::move(steps);
+        route["payload_format"] = r.payload_format == PayloadFormat::kV2 ? "2.0" : "1.0";
+        break;
+      }
     }
     if (!r.rewrite.strip_prefix.empty()) route["rewrite"] = {{"strip_prefix", r.rewrite.strip_prefix}};
     if (!r.rewrite.path_template.empty()) route["rewrite"] = {{"path", r.rewrite.path_template}};

@@ -229,19 +229,26 @@ void read_route(Context& ctx, Config& cfg, size_t index, const YAML::Node& node,
     r.kind = Route::Kind::kFunction;
     r.function = function_index(ctx, cfg, n, m.path_of("function"));
   }
+  if (auto n = m.get("steps"); n.IsDefined()) {
+    ++terminals;
+    r.kind = Route::Kind::kSteps;
+    read_route_steps(ctx, cfg, index, n, m.path_of("steps"), r);
+  }
   if (auto n = m.get("payload_format"); n.IsDefined()) {
     std::string v;
     if (ctx.read_string(n, m.path_of("payload_format"), v)) {
       if (v == "2.0") r.payload_format = PayloadFormat::kV2;
       else if (v == "1.0") r.payload_format = PayloadFormat::kV1;
       else ctx.error(n, m.path_of("payload_format"), "expected \"2.0\" (HTTP API) or \"1.0\" (REST API)");
-      if (!m.has("function")) ctx.error(n, m.path_of("payload_format"), "only used with function");
+      if (!m.has("function") && !m.has("steps")) {
+        ctx.error(n, m.path_of("payload_format"), "only used with function or steps");
+      }
     }
   }
   if (terminals != 1) {
     ctx.error(node, path,
-              terminals == 0 ? "a route needs one of: upstream, split, respond, echo, function"
-                             : "a route takes only one of: upstream, split, respond, echo, function");
+              terminals == 0 ? "a route needs one of: upstream, split, respond, echo, function, steps"
+                             : "a route takes only one of: upstream, split, respond, echo, function, steps");
   }
 
   if (auto n = m.get("mirror"); n.IsDefined()) {
@@ -317,7 +324,7 @@ void read_route(Context& ctx, Config& cfg, size_t index, const YAML::Node& node,
     if (auto v = t.get("total"); v.IsDefined()) ctx.read_duration(v, t.path_of("total"), r.total_timeout_ms);
   }
 
-  if (r.kind == Route::Kind::kFunction) {
+  if (r.kind == Route::Kind::kFunction || r.kind == Route::Kind::kSteps) {
     // Lambda takes request payloads up to 6 MB.
     constexpr uint64_t kLambdaPayload = 6 * 1024 * 1024;
     if (!r.max_body) r.max_body = kLambdaPayload;

@@ -43,6 +43,14 @@ void read_route_validation(Context& ctx, const Config& cfg, size_t index, MapRea
 
 // A route's `request:` (shaping) and `response:` (formatting) (formatting.cc).
 void read_route_formatting(Context& ctx, MapReader& route, Route& r);
+// A schema setting: a file name (relative to base_dir) or an inline schema, which gets
+// inline_name as its file name in the config's directory (validation.cc).
+void read_schema(Context& ctx, const YAML::Node& n, const std::string& path,
+                 const std::string& inline_name, const std::string& base_dir,
+                 std::optional<SchemaSource>& out);
+// A route's `steps:` (steps.cc).
+void read_route_steps(Context& ctx, const Config& cfg, size_t index, const YAML::Node& node,
+                      const std::string& path, Route& r);
 // A YAML value as JSON (plain scalars by YAML 1.2's core schema, quoted ones strings).
 std::string yaml_to_json(const YAML::Node& node);
 

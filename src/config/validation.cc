@@ -59,6 +59,9 @@ void to_json(const YAML::Node& n, std::string& out) {
   }
 }
 
+
+}  // namespace
+
 void read_schema(Context& ctx, const YAML::Node& n, const std::string& path,
                  const std::string& inline_name, const std::string& base_dir,
                  std::optional<SchemaSource>& out) {
@@ -87,8 +90,6 @@ void read_schema(Context& ctx, const YAML::Node& n, const std::string& path,
   }
   out = std::move(source);
 }
-
-}  // namespace
 
 std::string yaml_to_json(const YAML::Node& node) {
   std::string out;

@@ -75,6 +75,18 @@ Result<std::shared_ptr<const RouteFilters>> build_route_filters(const config::Co
       (*factory)->watched_files(filters->files);
       chain.factories.push_back(std::move(*factory));
     }
+    for (size_t i = 0; i < route.steps.size(); ++i) {
+      const config::Step& step = route.steps[i];
+      if (step.kind != config::Step::Kind::kValidate) {
+        chain.step_schemas.emplace_back();
+        continue;
+      }
+      auto schema = compile_schema(*step.schema, fmt::format("steps[{}].validate", i));
+      if (!schema) return Error{fmt::format("{} (route {})", schema.error().message, route.name)};
+      filters->files.insert(filters->files.end(), (*schema)->files().begin(),
+                            (*schema)->files().end());
+      chain.step_schemas.push_back(std::move(*schema));
+    }
   }
   std::sort(filters->files.begin(), filters->files.end());
   filters->files.erase(std::unique(filters->files.begin(), filters->files.end()),

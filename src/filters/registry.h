@@ -12,6 +12,7 @@
 #include "core/result.h"
 #include "filters/filter.h"
 #include "gateway/snapshot.h"
+#include "schema/schema.h"
 
 namespace portico::filters {
 
@@ -19,6 +20,8 @@ struct RouteChain {
   std::vector<std::unique_ptr<const FilterFactory>> factories;  // outside in
   bool wants_response = false;       // some filter changes the response head
   bool wants_response_body = false;  // some filter needs the whole response body
+  // A `steps:` route's validate steps, compiled with its filters (null for a function step).
+  std::vector<std::shared_ptr<const schema::Schema>> step_schemas;
   bool empty() const { return factories.empty(); }
 };
 

@@ -19,32 +19,6 @@ namespace {
 
 constexpr size_t kMaxListed = 100;  // violations listed in one answer
 
-Result<std::shared_ptr<const schema::Schema>> compile(const config::SchemaSource& source,
-                                                      std::string_view setting) {
-  schema::Options options;
-  options.load_files = true;  // a schema file's $refs to its neighbours
-  schema::SchemaSet set(options);
-  if (!source.inline_json.empty()) {
-    if (auto added = set.add(source.uri, source.inline_json); !added) {
-      return Error{fmt::format("{}: {}: {}", source.where, setting, added.error().message)};
-    }
-  }
-  auto compiled = set.compile(source.uri);
-  if (!compiled)
-    return Error{fmt::format("{}: {}: {}", source.where, setting, compiled.error().message)};
-  return *compiled;
-}
-
-// "application/json", "application/problem+json; charset=utf-8": JSON.
-bool is_json_media_type(std::string_view value) {
-  std::string_view type = trim(value.substr(0, value.find(';')));
-  auto ends_with = [&](std::string_view suffix) {
-    return type.size() >= suffix.size() &&
-           iequals(type.substr(type.size() - suffix.size()), suffix);
-  };
-  return iequals(type, "application/json") || ends_with("+json");
-}
-
 // Where malformed JSON stops being JSON (simdjson says what, not where).
 size_t error_offset(std::string_view text) {
   boost::json::stream_parser p;
@@ -58,26 +32,6 @@ simdjson::error_code parse(std::string& body, simdjson::dom::element& root) {
   thread_local simdjson::dom::parser parser;
   body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
   return parser.parse(body.data(), body.size(), false).get(root);
-}
-
-// A violation and the part of the request it is in ("body", "query", "path", "headers").
-struct Located {
-  std::string_view part;
-  schema::Violation violation;
-};
-
-std::string violations_json(std::string_view message, std::string_view request_id,
-                            const std::vector<Located>& violations) {
-  std::string out = "{\"error\":" + json_quote(message) +
-                    ",\"request_id\":" + json_quote(request_id) + ",\"violations\":[";
-  for (size_t i = 0; i < violations.size() && i < kMaxListed; ++i) {
-    const auto& [part, v] = violations[i];
-    if (i > 0) out += ',';
-    out += "{\"in\":" + json_quote(part) + ",\"location\":" + json_quote(v.pointer) +
-           ",\"keyword\":" + json_quote(v.keyword) + ",\"message\":" + json_quote(v.message) + "}";
-  }
-  out += "]}\n";
-  return out;
 }
 
 // A schema for one part of the request, and what it says about its properties (for
@@ -137,14 +91,13 @@ class RequestValidation final : public Filter {
   }
 
   Verdict on_request_body(FilterControl& chain, std::string& body) override {
-    simdjson::dom::element root;
-    if (auto err = parse(body, root); err != simdjson::SUCCESS) {
+    JsonCheck check = check_json(*schemas_.body.schema, body);
+    if (!check.malformed.empty()) {
       if (!violations_.empty()) return answer(chain);
-      chain.refuse(400, fmt::format("the request body is not valid JSON (at byte {}: {})",
-                                    error_offset(body), simdjson::error_message(err)));
+      chain.refuse(400, fmt::format("the request body is not valid JSON ({})", check.malformed));
       return Verdict::kAnswered;
     }
-    collect("body", *schemas_.body.schema, root);
+    for (auto& v : check.violations) violations_.push_back(LocatedViolation{"body", std::move(v)});
     return answer(chain);
   }
 
@@ -155,7 +108,7 @@ class RequestValidation final : public Filter {
     if (parse(instance, root) != simdjson::SUCCESS) {
       // Only bytes that are not UTF-8 make a parameter's JSON fail to parse.
       violations_.push_back(
-          Located{part, {"", "encoding", fmt::format("the {} is not valid UTF-8", part)}});
+          LocatedViolation{part, {"", "encoding", fmt::format("the {} is not valid UTF-8", part)}});
       return;
     }
     collect(part, *s.schema, root);
@@ -167,14 +120,14 @@ class RequestValidation final : public Filter {
     if (schema.validate(root, nullptr)) return;
     std::vector<schema::Violation> found;
     schema.validate(root, &found);
-    for (auto& v : found) violations_.push_back(Located{part, std::move(v)});
+    for (auto& v : found) violations_.push_back(LocatedViolation{part, std::move(v)});
   }
 
   Verdict answer(FilterControl& chain) {
     if (violations_.empty()) return Verdict::kContinue;
     // The parts at fault, in the order checked: "query", "path, query and body".
     std::vector<std::string_view> at_fault;
-    for (const Located& l : violations_) {
+    for (const LocatedViolation& l : violations_) {
       if (std::find(at_fault.begin(), at_fault.end(), l.part) == at_fault.end())
         at_fault.push_back(l.part);
     }
@@ -195,7 +148,7 @@ class RequestValidation final : public Filter {
   }
 
   const RequestSchemas& schemas_;
-  std::vector<Located> violations_;
+  std::vector<LocatedViolation> violations_;
 };
 
 // --- the response body --------------------------------------------------------------------
@@ -214,24 +167,9 @@ class ResponseValidation final : public Filter {
   void on_response_body(gateway::RequestContext& ctx, ResponseHead& head,
                         std::string& body) override {
     if (head.status < 200 || head.status > 299 || ctx.request->method == "HEAD") return;
-    std::string problem;
-    std::vector<schema::Violation> violations;
-    simdjson::dom::element root;
-    if (auto err = parse(body, root); err != simdjson::SUCCESS) {
-      problem = fmt::format("not JSON (at byte {}: {})", error_offset(body),
-                            simdjson::error_message(err));
-    } else if (!schema_.validate(root, nullptr)) {
-      schema_.validate(root, &violations);
-      problem =
-          fmt::format("{} violation{}:", violations.size(), violations.size() == 1 ? "" : "s");
-      for (size_t i = 0; i < violations.size() && i < 10; ++i) {
-        problem +=
-            fmt::format(" {} {} ({});", violations[i].pointer.empty() ? "/" : violations[i].pointer,
-                        violations[i].message, violations[i].keyword);
-      }
-    } else {
-      return;
-    }
+    JsonCheck check = check_json(schema_, body);
+    if (check.ok()) return;
+    std::string problem = check.summary();
     log::warn(
         "route {}: request {}: the {} response does not match the route's response schema: {}",
         ctx.route->name, ctx.request_id, head.status, problem);
@@ -254,6 +192,68 @@ void add_files(const schema::Schema& schema, std::vector<std::string>& files) {
 
 }  // namespace
 
+bool is_json_media_type(std::string_view value) {
+  std::string_view type = trim(value.substr(0, value.find(';')));
+  auto ends_with = [&](std::string_view suffix) {
+    return type.size() >= suffix.size() &&
+           iequals(type.substr(type.size() - suffix.size()), suffix);
+  };
+  return iequals(type, "application/json") || ends_with("+json");
+}
+
+Result<std::shared_ptr<const schema::Schema>> compile_schema(const config::SchemaSource& source,
+                                                             std::string_view setting) {
+  schema::Options options;
+  options.load_files = true;  // a schema file's $refs to its neighbours
+  schema::SchemaSet set(options);
+  if (!source.inline_json.empty()) {
+    if (auto added = set.add(source.uri, source.inline_json); !added) {
+      return Error{fmt::format("{}: {}: {}", source.where, setting, added.error().message)};
+    }
+  }
+  auto compiled = set.compile(source.uri);
+  if (!compiled)
+    return Error{fmt::format("{}: {}: {}", source.where, setting, compiled.error().message)};
+  return *compiled;
+}
+
+std::string JsonCheck::summary() const {
+  if (!malformed.empty()) return fmt::format("not JSON ({})", malformed);
+  std::string out =
+      fmt::format("{} violation{}:", violations.size(), violations.size() == 1 ? "" : "s");
+  for (size_t i = 0; i < violations.size() && i < 10; ++i) {
+    out += fmt::format(" {} {} ({});", violations[i].pointer.empty() ? "/" : violations[i].pointer,
+                       violations[i].message, violations[i].keyword);
+  }
+  return out;
+}
+
+JsonCheck check_json(const schema::Schema& schema, std::string& text) {
+  JsonCheck check;
+  simdjson::dom::element root;
+  if (auto err = parse(text, root); err != simdjson::SUCCESS) {
+    check.malformed =
+        fmt::format("at byte {}: {}", error_offset(text), simdjson::error_message(err));
+  } else if (!schema.validate(root, nullptr)) {  // the answer alone first: no strings built
+    schema.validate(root, &check.violations);
+  }
+  return check;
+}
+
+std::string violations_json(std::string_view message, std::string_view request_id,
+                            const std::vector<LocatedViolation>& violations) {
+  std::string out = "{\"error\":" + json_quote(message) +
+                    ",\"request_id\":" + json_quote(request_id) + ",\"violations\":[";
+  for (size_t i = 0; i < violations.size() && i < kMaxListed; ++i) {
+    const auto& [part, v] = violations[i];
+    if (i > 0) out += ',';
+    out += "{\"in\":" + json_quote(part) + ",\"location\":" + json_quote(v.pointer) +
+           ",\"keyword\":" + json_quote(v.keyword) + ",\"message\":" + json_quote(v.message) + "}";
+  }
+  out += "]}\n";
+  return out;
+}
+
 FactoryResult make_request_validation_filter(const config::Config&, const config::Route& route) {
   const config::RouteValidation& v = route.validate;
   if (!v.body && !v.query && !v.path && !v.headers) return std::unique_ptr<const FilterFactory>();
@@ -267,7 +267,7 @@ FactoryResult make_request_validation_filter(const config::Config&, const config
       {v.headers, schemas.headers, "validate.headers"}};
   for (const auto& [source, part, setting] : parts) {
     if (!source) continue;
-    auto schema = compile(*source, setting);
+    auto schema = compile_schema(*source, setting);
     if (!schema) return schema.error();
     part.schema = *schema;
     part.declared = part.schema->declared_properties();
@@ -287,7 +287,7 @@ FactoryResult make_request_validation_filter(const config::Config&, const config
 
 FactoryResult make_response_validation_filter(const config::Config&, const config::Route& route) {
   if (!route.validate.response) return std::unique_ptr<const FilterFactory>();
-  auto schema = compile(*route.validate.response, "validate.response");
+  auto schema = compile_schema(*route.validate.response, "validate.response");
   if (!schema) return schema.error();
   std::vector<std::string> files;
   add_files(**schema, files);

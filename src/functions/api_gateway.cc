@@ -182,6 +182,19 @@ std::string_view header_or_empty(const http::HeaderList* headers, std::string_vi
   return h != nullptr ? h->value : std::string_view();
 }
 
+// ,"body":…,"isBase64Encoded":… with the body as text or as base64.
+void put_body_value(std::string& out, std::string_view body, bool text) {
+  out += ",\"body\":";
+  if (text) {
+    put_str(out, body);
+  } else {
+    out += '"';
+    out += base64_encode(body);
+    out += '"';
+  }
+  out += text ? ",\"isBase64Encoded\":false" : ",\"isBase64Encoded\":true";
+}
+
 // "body" and "isBase64Encoded" (with a leading comma). A text body that is not valid UTF-8
 // goes as base64 too: passing it as text would lose bytes to U+FFFD (AWS does not say what
 // it does here; keeping the bytes and telling so with isBase64Encoded is the safe choice).
@@ -193,15 +206,7 @@ void put_body(std::string& out, const HttpEventInput& in, bool null_when_empty) 
   }
   bool text =
       is_text_content_type(header_or_empty(in.headers, "content-type")) && valid_utf8(in.body);
-  out += ",\"body\":";
-  if (text) {
-    put_str(out, in.body);
-  } else {
-    out += '"';
-    out += base64_encode(in.body);
-    out += '"';
-  }
-  out += text ? ",\"isBase64Encoded\":false" : ",\"isBase64Encoded\":true";
+  put_body_value(out, in.body, text);
 }
 
 // The fields both formats' requestContext open with (alphabetical, as in the examples).
@@ -546,6 +551,55 @@ Result<HttpResult> map_http_result_v1(std::string_view payload) {
   Result<HttpResult> r = structured(v->get_object(), false);
   if (!r) return Error{std::string(kPrefix) + r.error().message};
   return r;
+}
+
+std::string build_result_event(const HttpResult& result, std::string_view request_context_json) {
+  std::string out = "{\"statusCode\":";
+  append_decimal(out, result.status);
+  out += ",\"headers\":{";
+  std::vector<std::pair<std::string, std::string>> joined;  // lower-case name, value
+  std::vector<std::string_view> cookies;
+  std::string_view content_type;
+  for (const auto& [name, value] : result.headers) {
+    if (iequals(name, "set-cookie")) {
+      cookies.push_back(value);
+      continue;
+    }
+    if (iequals(name, "content-type")) content_type = value;
+    std::string lower = to_lower(name);
+    auto same =
+        std::find_if(joined.begin(), joined.end(), [&](const auto& h) { return h.first == lower; });
+    if (same == joined.end()) {
+      joined.emplace_back(std::move(lower), value);
+    } else {
+      same->second.append(",").append(value);
+    }
+  }
+  for (size_t i = 0; i < joined.size(); ++i) {
+    if (i > 0) out += ',';
+    put_key(out, joined[i].first);
+    put_str(out, joined[i].second);
+  }
+  out += '}';
+  if (!cookies.empty()) {
+    out += ",\"cookies\":[";
+    for (size_t i = 0; i < cookies.size(); ++i) {
+      if (i > 0) out += ',';
+      put_str(out, cookies[i]);
+    }
+    out += ']';
+  }
+  // JSON and text stay text (a formatter reads them as they are); other bytes go as base64.
+  std::string_view type = trim(content_type.substr(0, content_type.find(';')));
+  bool json_suffix = type.size() > 5 && iequals(type.substr(type.size() - 5), "+json");
+  bool text = (is_text_content_type(content_type) || json_suffix) && valid_utf8(result.body);
+  put_body_value(out, result.body, text);
+  if (!request_context_json.empty()) {
+    out += ",\"requestContext\":";
+    out += request_context_json;
+  }
+  out += '}';
+  return out;
 }
 
 }  // namespace portico::functions

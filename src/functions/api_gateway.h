@@ -55,6 +55,12 @@ struct HttpResult {
   std::string body;                                          // decoded bytes
 };
 
+// The event of a `steps:` route's later function (docs/steps.md): the result before it in
+// the shape a 2.0 handler returns ({"statusCode", "headers", "cookies", "body",
+// "isBase64Encoded"}; Set-Cookie headers as cookies, repeated names joined with ","),
+// plus the request's "requestContext" (a rendered JSON object; empty: left out).
+std::string build_result_event(const HttpResult& result, std::string_view request_context_json);
+
 // Maps a 2.0 result: an object with "statusCode" is a response (headers,
 // multiValueHeaders, cookies, body, isBase64Encoded); any other valid JSON is a 200
 // application/json whose body is the result (a JSON string's content, unquoted).

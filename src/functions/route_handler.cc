@@ -102,7 +102,8 @@ class FunctionHandler final : public gateway::Handler {
     prelude_.append(piece.data);
     size_t end = prelude_.find(kPreludeEnd);
     if (end == std::string::npos) {
-      if (prelude_.size() > kMaxPrelude) fail_stream("its response stream's prelude is over 64 KiB");
+      if (prelude_.size() > kMaxPrelude)
+        fail_stream("its response stream's prelude is over 64 KiB");
       return;
     }
     awaiting_prelude_ = false;
@@ -162,8 +163,8 @@ class FunctionHandler final : public gateway::Handler {
       if (ds_.response_started()) {
         ds_.abort();  // the client sees a truncated response, not a complete wrong one
       } else {
-        ds_.send_error(502, fmt::format("function {} failed: {}{}{}", function_name(),
-                                        r.error_type, r.message.empty() ? "" : ": ", r.message));
+        ds_.send_error(502, fmt::format("function {} failed: {}{}{}", function_name(), r.error_type,
+                                        r.message.empty() ? "" : ": ", r.message));
       }
       return;
     }
@@ -178,29 +179,10 @@ class FunctionHandler final : public gateway::Handler {
     ticket_.reset();
     if (streaming_) return end_stream(std::move(r));
     const std::string& name = function_name();
-    switch (r.status) {
-      case InvocationResult::Status::kOk:
-        break;
-      case InvocationResult::Status::kThrottled:
-        ctx_.error = r.message;
-        ds_.send_error(429,
-                       fmt::format("function {} is at its concurrency limit: {}", name, r.message),
-                       "Retry-After: 1\r\n");
-        return;
-      case InvocationResult::Status::kTimeout:
-        ctx_.error = r.message;
-        ds_.send_error(504, fmt::format("function {} timed out: {}", name, r.message));
-        return;
-      case InvocationResult::Status::kNotFound:
-        ctx_.error = r.message;
-        ds_.send_error(503, fmt::format("function {} is not available: {}", name, r.message));
-        return;
-      case InvocationResult::Status::kFunctionError:
-      case InvocationResult::Status::kRuntimeError:
-        ctx_.error = fmt::format("{}: {}", r.error_type, r.message);
-        ds_.send_error(502, fmt::format("function {} failed: {}{}{}", name, r.error_type,
-                                        r.message.empty() ? "" : ": ", r.message));
-        return;
+    if (auto failed = invocation_failure(r, name)) {
+      ctx_.error = std::move(failed->error);
+      ds_.send_error(failed->status, failed->message, failed->extra_headers);
+      return;
     }
     auto mapped = v1_ ? map_http_result_v1(r.payload) : map_http_result_v2(r.payload);
     if (!mapped) {
@@ -209,23 +191,7 @@ class FunctionHandler final : public gateway::Handler {
                                       name, mapped.error().message));
       return;
     }
-    HttpResult& res = *mapped;
-    bool head = ctx_.request->method == "HEAD";
-    bool no_body = head || res.status == 204 || res.status == 304 || res.status < 200;
-    std::string& h = ds_.begin_response(res.status);
-    bool has_date = append_headers(h, res);
-    if (no_body) {
-      if (head && !res.body.empty()) {
-        h += "Content-Length: ";
-        append_decimal(h, static_cast<int64_t>(res.body.size()));
-        h += "\r\n";
-      }
-      ds_.end_response_head(gateway::BodyMode::kNone, 0, has_date);
-    } else {
-      ds_.end_response_head(gateway::BodyMode::kLength, res.body.size(), has_date);
-      ds_.send_body(res.body);
-    }
-    ds_.finish();
+    send_http_result(ds_, ctx_, *mapped);
   }
 
   gateway::Downstream& ds_;
@@ -244,6 +210,51 @@ class FunctionHandler final : public gateway::Handler {
 };
 
 }  // namespace
+
+std::optional<FunctionFailure> invocation_failure(const InvocationResult& r,
+                                                  std::string_view name) {
+  switch (r.status) {
+    case InvocationResult::Status::kOk:
+      return std::nullopt;
+    case InvocationResult::Status::kThrottled:
+      return FunctionFailure{
+          429, fmt::format("function {} is at its concurrency limit: {}", name, r.message),
+          r.message, "Retry-After: 1\r\n"};
+    case InvocationResult::Status::kTimeout:
+      return FunctionFailure{504, fmt::format("function {} timed out: {}", name, r.message),
+                             r.message, ""};
+    case InvocationResult::Status::kNotFound:
+      return FunctionFailure{503, fmt::format("function {} is not available: {}", name, r.message),
+                             r.message, ""};
+    case InvocationResult::Status::kFunctionError:
+    case InvocationResult::Status::kRuntimeError:
+      break;
+  }
+  return FunctionFailure{502,
+                         fmt::format("function {} failed: {}{}{}", name, r.error_type,
+                                     r.message.empty() ? "" : ": ", r.message),
+                         fmt::format("{}: {}", r.error_type, r.message), ""};
+}
+
+void send_http_result(gateway::Downstream& ds, const gateway::RequestContext& ctx,
+                      const HttpResult& res) {
+  bool head = ctx.request->method == "HEAD";
+  bool no_body = head || res.status == 204 || res.status == 304 || res.status < 200;
+  std::string& h = ds.begin_response(res.status);
+  bool has_date = append_headers(h, res);
+  if (no_body) {
+    if (head && !res.body.empty()) {
+      h += "Content-Length: ";
+      append_decimal(h, static_cast<int64_t>(res.body.size()));
+      h += "\r\n";
+    }
+    ds.end_response_head(gateway::BodyMode::kNone, 0, has_date);
+  } else {
+    ds.end_response_head(gateway::BodyMode::kLength, res.body.size(), has_date);
+    ds.send_body(res.body);
+  }
+  ds.finish();
+}
 
 std::unique_ptr<gateway::Handler> make_function_handler(gateway::Downstream& ds,
                                                         gateway::RequestContext& ctx,

@@ -16,6 +16,7 @@
 #include "auth/cors.h"
 #include "functions/route_handler.h"
 #include "proxy/proxy.h"
+#include "steps/steps_handler.h"
 
 namespace portico::server {
 
@@ -298,6 +299,15 @@ std::unique_ptr<gateway::Handler> Worker::make_terminal(gateway::Downstream& ds,
         return nullptr;
       }
       return functions::make_function_handler(ds, ctx, *functions_, loop_);
+    case config::Route::Kind::kSteps:
+      if (functions_ == nullptr) {
+        ds.send_error(503, "functions are not running in this process");
+        return nullptr;
+      }
+      return steps::make_steps_handler(
+          ds, ctx,
+          filters::route_chain(*ctx.snapshot, static_cast<size_t>(ctx.match.route)).step_schemas,
+          *functions_, loop_);
   }
   return nullptr;
 }

@@ -393,5 +393,53 @@ TEST(ResultV1Test, AnythingElseIsMalformed) {
                "malformed Lambda proxy response");
 }
 
+// A later step's event: the result before it as a 2.0 handler returns one, mapping back
+// to the same response (a formatter that returns its event unchanged changes nothing).
+TEST(ResultEventTest, RoundTripsThroughTheMapping) {
+  HttpResult in;
+  in.status = 201;
+  in.headers = {{"Content-Type", "application/json"},
+                {"X-Tag", "a"},
+                {"x-tag", "b"},
+                {"Set-Cookie", "s=1; Path=/"},
+                {"Set-Cookie", "t=2"}};
+  in.body = R"({"id":"ord-1","note":"caf\u00e9 \"x\""})";
+  std::string event = build_result_event(in, R"({"requestId":"r-1"})");
+  json::value v = parse(event);
+  EXPECT_EQ(v.at("statusCode").as_int64(), 201);
+  EXPECT_EQ(str(v.at("headers"), "x-tag"), "a,b");
+  EXPECT_EQ(str(v.at("headers"), "content-type"), "application/json");
+  EXPECT_FALSE(v.at("headers").as_object().contains("set-cookie"));
+  EXPECT_EQ(v.at("cookies").as_array().size(), 2u);
+  EXPECT_EQ(str(v, "body"), in.body);
+  EXPECT_FALSE(v.at("isBase64Encoded").as_bool());
+  EXPECT_EQ(str(v.at("requestContext"), "requestId"), "r-1");
+
+  auto back = map_http_result_v2(event);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->status, 201);
+  EXPECT_EQ(back->body, in.body);
+}
+
+TEST(ResultEventTest, BinaryBodiesGoAsBase64AndEmptyContextIsLeftOut) {
+  HttpResult in;
+  in.headers = {{"content-type", "image/png"}};
+  in.body = std::string("\x89PNG\0\xff", 7);
+  json::value v = parse(build_result_event(in, ""));
+  EXPECT_TRUE(v.at("isBase64Encoded").as_bool());
+  EXPECT_EQ(base64_decode(str(v, "body")).value_or(""), in.body);
+  EXPECT_FALSE(v.as_object().contains("requestContext"));
+  EXPECT_FALSE(v.as_object().contains("cookies"));
+
+  in.headers = {{"content-type", "application/problem+json"}};  // +json stays text
+  in.body = R"({"title":"x"})";
+  v = parse(build_result_event(in, ""));
+  EXPECT_FALSE(v.at("isBase64Encoded").as_bool());
+  EXPECT_EQ(str(v, "body"), in.body);
+  in.body = "\xff\xfe";  // not UTF-8: base64 whatever the type says
+  v = parse(build_result_event(in, ""));
+  EXPECT_TRUE(v.at("isBase64Encoded").as_bool());
+}
+
 }  // namespace
 }  // namespace portico::functions
