@@ -15,6 +15,7 @@
 
 #include "config/loader.h"
 #include "core/log.h"
+#include "aggregate/plan.h"
 #include "filters/registry.h"
 #include "net/socket.h"
 
@@ -175,7 +176,12 @@ bool Server::start() {
     log::error("{}", filters.error().message);
     return false;
   }
-  auto snap = gateway::Snapshot::build(cfg, *stats_, ++generation_, *limits, *filters);
+  auto aggregates = aggregate::build_plans(*cfg);
+  if (!aggregates) {
+    log::error("{}", aggregates.error().message);
+    return false;
+  }
+  auto snap = gateway::Snapshot::build(cfg, *stats_, ++generation_, *limits, *filters, *aggregates);
   if (!snap) {
     log::error("{}", snap.error().message);
     return false;
@@ -298,7 +304,9 @@ admin::ReloadResult Server::reload(const char* trigger) {
   if (!limits) return fail(limits.error().message);
   auto filters = filters::build_route_filters(*cfg);
   if (!filters) return fail(filters.error().message);
-  auto snap = gateway::Snapshot::build(cfg, *stats_, generation_ + 1, *limits, *filters);
+  auto aggregates = aggregate::build_plans(*cfg);
+  if (!aggregates) return fail(aggregates.error().message);
+  auto snap = gateway::Snapshot::build(cfg, *stats_, generation_ + 1, *limits, *filters, *aggregates);
   if (!snap) return fail(snap.error().message);
   ++generation_;
   current_ = *snap;
@@ -403,6 +411,10 @@ int check_config(const std::string& path) {
   // What a load also builds: the routes' filters (schemas compiled, with their errors).
   if (auto filters = filters::build_route_filters(*cfg); !filters) {
     fmt::print(stderr, "{}\n{}: 1 error\n", filters.error().message, path);
+    return 1;
+  }
+  if (auto aggregates = aggregate::build_plans(*cfg); !aggregates) {
+    fmt::print(stderr, "{}\n{}: 1 error\n", aggregates.error().message, path);
     return 1;
   }
   fmt::print("{}: ok ({})\n", path, describe(*cfg));

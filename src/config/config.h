@@ -289,8 +289,36 @@ struct Step {
   std::optional<SchemaSource> schema;  // kValidate: the body's schema
 };
 
+struct Route;
+
+// One backend call of an `aggregate:` route (docs/aggregation.md). Its templates are
+// compiled with the route (aggregate/plan.cc).
+struct AggregateBackend {
+  std::string name;  // `as:`: its key in the answer and in ${responses.NAME}
+  std::string method = "GET";
+  std::string path;  // a template: "/users/${param.user}" ({user} is read as ${param.user})
+  std::vector<std::pair<std::string, std::string>> query;    // name, value template
+  std::vector<std::pair<std::string, std::string>> headers;  // name, value template
+  int64_t timeout_ms = 0;     // the whole call, body included; 0: the route's or none
+  bool fail_request = false;  // on_failure: fail (else partial)
+  std::string target;         // a JSON Pointer: the member taken as the result
+  std::vector<std::string> select, drop;                    // JSON Pointers
+  std::vector<std::pair<std::string, std::string>> rename;  // pointer, pointer
+  std::shared_ptr<const Route> route;  // what the call runs as: an upstream or function route
+  std::string where;                   // "FILE:LINE"
+};
+
+// `aggregate:` on a route: the backends called, and how their answers are combined.
+struct Aggregate {
+  enum class Combine { kGroup, kMerge, kArray };
+  Combine combine = Combine::kGroup;
+  bool sequential = false;                 // one after another, each seeing those before
+  std::string partial_field = "_partial";  // lists the backends that failed; "": none
+  std::vector<AggregateBackend> backends;
+};
+
 struct Route {
-  enum class Kind { kUpstream, kRespond, kEcho, kFunction, kSteps };
+  enum class Kind { kUpstream, kRespond, kEcho, kFunction, kSteps, kAggregate };
 
   std::string name;  // label in metrics and logs; defaults to "METHODS host/path"
   std::string host;
@@ -310,6 +338,7 @@ struct Route {
   Respond respond;
   int function = -1;  // kFunction: index into Config::functions
   std::vector<Step> steps;  // kSteps, in order
+  Aggregate aggregate;      // kAggregate
   PayloadFormat payload_format = PayloadFormat::kV2;
   Rewrite rewrite;
   RouteValidation validate;

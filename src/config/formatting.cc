@@ -10,19 +10,6 @@ namespace portico::config {
 namespace {
 
 // name: value pairs of a mapping, values scalars (templates).
-void read_string_map(Context& ctx, const YAML::Node& n, const std::string& path,
-                     std::vector<std::pair<std::string, std::string>>& out) {
-  if (!n.IsMap()) {
-    ctx.error(n, path, "expected a mapping of names to values");
-    return;
-  }
-  for (auto it = n.begin(); it != n.end(); ++it) {
-    std::string value;
-    std::string name = it->first.Scalar();
-    if (!ctx.read_string(it->second, path + "." + name, value)) continue;
-    out.emplace_back(std::move(name), std::move(value));
-  }
-}
 
 // JSON Pointer: value (any YAML, kept as JSON) pairs.
 void read_json_map(Context& ctx, const YAML::Node& n, const std::string& path,
@@ -51,6 +38,20 @@ std::string where(Context& ctx, const YAML::Node& n) {
 }
 
 }  // namespace
+
+void read_string_map(Context& ctx, const YAML::Node& n, const std::string& path,
+                     std::vector<std::pair<std::string, std::string>>& out) {
+  if (!n.IsMap()) {
+    ctx.error(n, path, "expected a mapping of names to values");
+    return;
+  }
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    std::string value;
+    std::string name = it->first.Scalar();
+    if (!ctx.read_string(it->second, path + "." + name, value)) continue;
+    out.emplace_back(std::move(name), std::move(value));
+  }
+}
 
 void read_route_formatting(Context& ctx, MapReader& route, Route& r) {
   if (YAML::Node n = route.get("request"); n.IsDefined()) {

@@ -335,6 +335,30 @@ std::string to_json(const Config& c) {
         route["payload_format"] = r.payload_format == PayloadFormat::kV2 ? "2.0" : "1.0";
         break;
       }
+      case Route::Kind::kAggregate: {
+        const Aggregate& a = r.aggregate;
+        json::array backends;
+        for (const AggregateBackend& b : a.backends) {
+          const Route& call = *b.route;
+          json::object o{{"as", b.name}, {"method", b.method}, {"path", b.path}};
+          if (call.kind == Route::Kind::kUpstream) {
+            o["upstream"] = c.upstreams[static_cast<size_t>(call.targets[0].upstream)].name;
+          } else {
+            o["function"] = c.functions[static_cast<size_t>(call.function)].name;
+          }
+          if (b.timeout_ms > 0) o["timeout_ms"] = b.timeout_ms;
+          o["on_failure"] = b.fail_request ? "fail" : "partial";
+          backends.emplace_back(std::move(o));
+        }
+        const char* combine = a.combine == Aggregate::Combine::kGroup   ? "group"
+                              : a.combine == Aggregate::Combine::kMerge ? "merge"
+                                                                        : "array";
+        route["aggregate"] = {{"combine", combine},
+                              {"sequential", a.sequential},
+                              {"partial_field", a.partial_field},
+                              {"backends", std::move(backends)}};
+        break;
+      }
     }
     if (!r.rewrite.strip_prefix.empty()) route["rewrite"] = {{"strip_prefix", r.rewrite.strip_prefix}};
     if (!r.rewrite.path_template.empty()) route["rewrite"] = {{"path", r.rewrite.path_template}};

@@ -234,6 +234,11 @@ void read_route(Context& ctx, Config& cfg, size_t index, const YAML::Node& node,
     r.kind = Route::Kind::kSteps;
     read_route_steps(ctx, cfg, index, n, m.path_of("steps"), r);
   }
+  if (auto n = m.get("aggregate"); n.IsDefined()) {
+    ++terminals;
+    r.kind = Route::Kind::kAggregate;
+    read_route_aggregate(ctx, cfg, n, m.path_of("aggregate"), r);
+  }
   if (auto n = m.get("payload_format"); n.IsDefined()) {
     std::string v;
     if (ctx.read_string(n, m.path_of("payload_format"), v)) {
@@ -247,8 +252,8 @@ void read_route(Context& ctx, Config& cfg, size_t index, const YAML::Node& node,
   }
   if (terminals != 1) {
     ctx.error(node, path,
-              terminals == 0 ? "a route needs one of: upstream, split, respond, echo, function, steps"
-                             : "a route takes only one of: upstream, split, respond, echo, function, steps");
+              terminals == 0 ? "a route needs one of: upstream, split, respond, echo, function, steps, aggregate"
+                             : "a route takes only one of: upstream, split, respond, echo, function, steps, aggregate");
   }
 
   if (auto n = m.get("mirror"); n.IsDefined()) {
@@ -335,6 +340,11 @@ void read_route(Context& ctx, Config& cfg, size_t index, const YAML::Node& node,
   if (r.name.empty()) {
     r.name = r.methods.empty() ? "*" : fmt::format("{}", fmt::join(r.methods, ","));
     r.name += " " + r.host + r.path;
+  }
+  for (AggregateBackend& b : r.aggregate.backends) {  // their calls are named after the route
+    auto call = std::make_shared<Route>(*b.route);
+    call->name = fmt::format("{} → {}", r.name, b.name);
+    b.route = std::move(call);
   }
   if (ctx.error_count() != errors_before) return;
   auto added = cfg.router.add(r.host, r.methods, pattern, static_cast<int>(cfg.routes.size()));

@@ -48,6 +48,12 @@ void read_route_formatting(Context& ctx, MapReader& route, Route& r);
 void read_schema(Context& ctx, const YAML::Node& n, const std::string& path,
                  const std::string& inline_name, const std::string& base_dir,
                  std::optional<SchemaSource>& out);
+// A mapping of names to strings, in order (formatting.cc).
+void read_string_map(Context& ctx, const YAML::Node& n, const std::string& path,
+                     std::vector<std::pair<std::string, std::string>>& out);
+// A route's `aggregate:` (aggregate.cc).
+void read_route_aggregate(Context& ctx, const Config& cfg, const YAML::Node& node,
+                          const std::string& path, Route& r);
 // A route's `steps:` (steps.cc).
 void read_route_steps(Context& ctx, const Config& cfg, size_t index, const YAML::Node& node,
                       const std::string& path, Route& r);

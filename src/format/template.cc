@@ -37,6 +37,7 @@ enum class Root {
   kClaims,
   kScopes,
   kGroups,
+  kResponses,
 };
 
 struct RootName {
@@ -46,14 +47,15 @@ struct RootName {
 };
 
 constexpr RootName kRoots[] = {
-    {"body", Root::kBody, false},         {"status", Root::kStatus, false},
-    {"reason", Root::kReason, false},     {"request_id", Root::kRequestId, false},
-    {"method", Root::kMethod, false},     {"path", Root::kPath, false},
-    {"route", Root::kRoute, false},       {"client_ip", Root::kClientIp, false},
-    {"param", Root::kParam, true},        {"query", Root::kQuery, true},
-    {"header", Root::kHeader, true},      {"subject", Root::kSubject, false},
-    {"consumer", Root::kConsumer, false}, {"claims", Root::kClaims, false},
-    {"scopes", Root::kScopes, false},     {"groups", Root::kGroups, false},
+    {"body", Root::kBody, false},           {"status", Root::kStatus, false},
+    {"reason", Root::kReason, false},       {"request_id", Root::kRequestId, false},
+    {"method", Root::kMethod, false},       {"path", Root::kPath, false},
+    {"route", Root::kRoute, false},         {"client_ip", Root::kClientIp, false},
+    {"param", Root::kParam, true},          {"query", Root::kQuery, true},
+    {"header", Root::kHeader, true},        {"subject", Root::kSubject, false},
+    {"consumer", Root::kConsumer, false},   {"claims", Root::kClaims, false},
+    {"scopes", Root::kScopes, false},       {"groups", Root::kGroups, false},
+    {"responses", Root::kResponses, false},  // aggregate backends only (Names::kAggregate)
 };
 
 struct Path {
@@ -68,9 +70,10 @@ struct Piece {
   std::vector<Path> alternatives;  // a ${a|b}
 };
 
-std::string known_names() {
+std::string known_names(Names names) {
   std::string out;
   for (const RootName& r : kRoots) {
+    if (r.root == Root::kResponses && names != Names::kAggregate) continue;
     if (!out.empty()) out += ", ";
     out += r.name;
     if (r.takes_key) out += ".NAME";
@@ -78,7 +81,7 @@ std::string known_names() {
   return out;
 }
 
-Result<Path> parse_path(std::string_view text) {
+Result<Path> parse_path(std::string_view text, Names names) {
   Path path;
   if (text.size() >= 2 && text.front() == '\'' && text.back() == '\'') {
     path.is_literal = true;
@@ -95,11 +98,13 @@ Result<Path> parse_path(std::string_view text) {
   }
   for (const RootName& r : kRoots) {
     if (words[0] != r.name) continue;
+    if (r.root == Root::kResponses && names != Names::kAggregate) break;
     path.root = r.root;
     if (r.takes_key && words.size() != 2) {
       return Error{fmt::format("\"${{{}}}\": {} takes one name ({}.NAME)", text, r.name, r.name)};
     }
-    if (!r.takes_key && words.size() > 1 && r.root != Root::kBody && r.root != Root::kClaims) {
+    if (!r.takes_key && words.size() > 1 && r.root != Root::kBody && r.root != Root::kClaims &&
+        r.root != Root::kResponses) {
       return Error{fmt::format("\"${{{}}}\": {} has no members", text, r.name)};
     }
     for (size_t i = 1; i < words.size(); ++i) {
@@ -108,11 +113,11 @@ Result<Path> parse_path(std::string_view text) {
     }
     return path;
   }
-  return Error{
-      fmt::format("\"${{{}}}\": unknown name \"{}\" (known: {})", text, words[0], known_names())};
+  return Error{fmt::format("\"${{{}}}\": unknown name \"{}\" (known: {})", text, words[0],
+                           known_names(names))};
 }
 
-Result<std::vector<Piece>> parse_text(std::string_view s) {
+Result<std::vector<Piece>> parse_text(std::string_view s, Names names) {
   std::vector<Piece> pieces;
   std::string literal;
   size_t i = 0;
@@ -137,7 +142,7 @@ Result<std::vector<Piece>> parse_text(std::string_view s) {
     size_t start = 0;
     for (size_t k = 0; k <= inner.size(); ++k) {
       if (k == inner.size() || inner[k] == '|') {
-        auto path = parse_path(inner.substr(start, k - start));
+        auto path = parse_path(inner.substr(start, k - start), names);
         if (!path) return path.error();
         expr.alternatives.push_back(std::move(*path));
         start = k + 1;
@@ -184,6 +189,8 @@ json::value lookup(const Path& p, const Scope& scope) {
   switch (p.root) {
     case Root::kBody:
       return scope.body != nullptr ? walk(*scope.body, p.keys, 0) : json::value();
+    case Root::kResponses:
+      return scope.responses != nullptr ? walk(*scope.responses, p.keys, 0) : json::value();
     case Root::kStatus:
       return scope.status != 0 ? json::value(scope.status) : json::value();
     case Root::kReason:
@@ -276,21 +283,21 @@ struct Template::Node {
 
 namespace {
 
-Result<Template::Node> compile_value(const json::value& v) {
+Result<Template::Node> compile_value(const json::value& v, Names names) {
   Template::Node n;
   if (const auto* s = v.if_string()) {
     if (s->find('$') == json::string::npos) {
       n.constant = v;
       return n;
     }
-    auto pieces = parse_text(std::string_view(s->data(), s->size()));
+    auto pieces = parse_text(std::string_view(s->data(), s->size()), names);
     if (!pieces) return pieces.error();
     n.kind = Template::Node::Kind::kText;
     n.pieces = std::move(*pieces);
   } else if (const auto* o = v.if_object()) {
     n.kind = Template::Node::Kind::kObject;
     for (const auto& m : *o) {
-      auto child = compile_value(m.value());
+      auto child = compile_value(m.value(), names);
       if (!child) return child.error();
       n.keys.emplace_back(m.key());
       n.children.push_back(std::move(*child));
@@ -298,7 +305,7 @@ Result<Template::Node> compile_value(const json::value& v) {
   } else if (const auto* a = v.if_array()) {
     n.kind = Template::Node::Kind::kArray;
     for (const auto& item : *a) {
-      auto child = compile_value(item);
+      auto child = compile_value(item, names);
       if (!child) return child.error();
       n.children.push_back(std::move(*child));
     }
@@ -347,19 +354,19 @@ Template::~Template() = default;
 Template::Template(Template&&) noexcept = default;
 Template& Template::operator=(Template&&) noexcept = default;
 
-Result<Template> Template::compile_json(std::string_view text) {
+Result<Template> Template::compile_json(std::string_view text, Names names) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
   if (ec) return Error{fmt::format("not JSON: {}", ec.message())};
-  auto node = compile_value(v);
+  auto node = compile_value(v, names);
   if (!node) return node.error();
   Template t;
   t.root_ = std::make_unique<Node>(std::move(*node));
   return t;
 }
 
-Result<Template> Template::compile_string(std::string_view text) {
-  return compile_json(json::serialize(json::value(text)));
+Result<Template> Template::compile_string(std::string_view text, Names names) {
+  return compile_json(json::serialize(json::value(text)), names);
 }
 
 json::value Template::render(const Scope& scope) const { return render_node(*root_, scope); }

@@ -8,8 +8,9 @@
 // A string that is exactly one ${...} becomes that value with its JSON type (an object
 // stays an object, a number a number; null when there is none); inside a longer string
 // a value is written as text (strings as they are, others as JSON, nothing for null).
-// `a|b|'text'` takes the first that is not null ('text': a literal). `$${` writes a literal "${". The names are
-// listed in docs/formatting.md; an unknown one is an error when the template compiles.
+// `a|b|'text'` takes the first that is not null ('text': a literal). `$${` writes a literal "${".
+// The names are listed in docs/formatting.md; an unknown one is an error when the template
+// compiles.
 #pragma once
 
 #include <memory>
@@ -29,7 +30,13 @@ struct Scope {
   const gateway::RequestContext* request = nullptr;
   const boost::json::value* body = nullptr;  // the body so far; nullptr: none
   int status = 0;                            // the response's (0 on the request side)
+  // An aggregate route's earlier answers, by backend name and by index (Names::kAggregate).
+  const boost::json::value* responses = nullptr;
 };
+
+// The names a template may use: the standard ones, or those and `responses` (the calls
+// of an aggregate route, which see the answers before them).
+enum class Names { kStandard, kAggregate };
 
 class Template {
  public:
@@ -40,9 +47,9 @@ class Template {
   Template& operator=(Template&&) noexcept;
 
   // A JSON document (the config's YAML, turned into JSON).
-  static Result<Template> compile_json(std::string_view json);
+  static Result<Template> compile_json(std::string_view json, Names names = Names::kStandard);
   // One string.
-  static Result<Template> compile_string(std::string_view text);
+  static Result<Template> compile_string(std::string_view text, Names names = Names::kStandard);
 
   boost::json::value render(const Scope& scope) const;
   std::string render_text(const Scope& scope) const;  // a string's text (for a header)

@@ -25,11 +25,13 @@ LogFile::~LogFile() {
 Result<std::shared_ptr<const Snapshot>> Snapshot::build(std::shared_ptr<const config::Config> config,
                                                         StatsRegistry& stats, uint64_t generation,
                                                         std::shared_ptr<const FeatureBindings> limits,
-                                                        std::shared_ptr<const FeatureBindings> filters) {
+                                                        std::shared_ptr<const FeatureBindings> filters,
+                                                        std::shared_ptr<const FeatureBindings> aggregates) {
   auto s = std::make_shared<Snapshot>();
   s->generation = generation;
   s->limits = std::move(limits);
   s->filters = std::move(filters);
+  s->aggregates = std::move(aggregates);
   for (const auto& r : config->routes) s->route_stats.push_back(stats.route(r.name));
   s->unmatched_stats = stats.route("(unmatched)");
   for (const auto& u : config->upstreams) s->upstream_stats.push_back(stats.upstream(u.name));

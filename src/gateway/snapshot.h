@@ -41,7 +41,8 @@ class Snapshot {
   static Result<std::shared_ptr<const Snapshot>> build(std::shared_ptr<const config::Config> config,
                                                        StatsRegistry& stats, uint64_t generation,
                                                        std::shared_ptr<const FeatureBindings> limits = nullptr,
-                                                       std::shared_ptr<const FeatureBindings> filters = nullptr);
+                                                       std::shared_ptr<const FeatureBindings> filters = nullptr,
+                                                       std::shared_ptr<const FeatureBindings> aggregates = nullptr);
 
   std::shared_ptr<const config::Config> config;
   std::vector<RouteStats*> route_stats;                    // by route index
@@ -53,6 +54,7 @@ class Snapshot {
   std::shared_ptr<LogFile> access_log;                     // null when off
   std::shared_ptr<const FeatureBindings> limits;           // ratelimit::Bindings
   std::shared_ptr<const FeatureBindings> filters;          // filters::RouteFilters
+  std::shared_ptr<const FeatureBindings> aggregates;       // aggregate::Plans
   uint64_t generation = 0;
 };
 

@@ -13,6 +13,7 @@
 #include "core/strings.h"
 #include "gateway/builtin.h"
 #include "net/socket.h"
+#include "aggregate/aggregate_handler.h"
 #include "auth/cors.h"
 #include "functions/route_handler.h"
 #include "proxy/proxy.h"
@@ -299,6 +300,15 @@ std::unique_ptr<gateway::Handler> Worker::make_terminal(gateway::Downstream& ds,
         return nullptr;
       }
       return functions::make_function_handler(ds, ctx, *functions_, loop_);
+    case config::Route::Kind::kAggregate: {
+      const aggregate::RoutePlan* plan =
+          aggregate::route_plan(*ctx.snapshot, static_cast<size_t>(ctx.match.route));
+      if (plan == nullptr) {
+        ds.send_error(500, "the route's aggregate plan is missing");
+        return nullptr;
+      }
+      return aggregate::make_aggregate_handler(ds, ctx, *plan, *this, loop_);
+    }
     case config::Route::Kind::kSteps:
       if (functions_ == nullptr) {
         ds.send_error(503, "functions are not running in this process");
