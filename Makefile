@@ -1,7 +1,7 @@
 # Portico: two commands matter.
 #   make run   - install dependencies, build, start Portico on examples/quickstart
 #   make test  - install dependencies, build, run every test (unit tests also under ASan+UBSan)
-# Others: make build | make bench | make bench-functions | make bench-validation | make bench-formatting | make fuzz | make clean
+# Others: make build | make bench | make bench-functions | make bench-validation | make bench-formatting | make bench-aggregation | make fuzz | make clean
 
 JOBS ?= $(shell nproc)
 BUILD_TYPE ?= Release
@@ -10,7 +10,7 @@ ASAN_DIR := build/asan
 FUZZ_DIR := build/fuzz
 FUZZ_SECONDS ?= 20
 
-.PHONY: run test build deps asan fuzz-build fuzz bench bench-functions bench-validation bench-formatting clean unit integration
+.PHONY: run test build deps asan fuzz-build fuzz bench bench-functions bench-validation bench-formatting bench-aggregation clean unit integration
 
 deps:
 	@scripts/install-deps
@@ -69,6 +69,10 @@ bench-validation: build
 # Formatting: a route's formatted responses (declarative, jq) against the plain route
 bench-formatting: build
 	bench/formatting-bench $(RELEASE_DIR)/src/cli/portico
+
+# Aggregation: one request to 3 backends against the 3 client calls it replaces (CPU, latency)
+bench-aggregation: build
+	bench/aggregation-bench $(RELEASE_DIR)/src/cli/portico
 
 clean:
 	rm -rf build
