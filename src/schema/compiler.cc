@@ -12,6 +12,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -589,6 +590,51 @@ class Compiler {
   std::set<uint32_t> dynamic_done_;
 };
 
+std::optional<std::string> read_whole(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A metaschema's text from `dir` (python3-jsonschema's data files: one file per draft's
+// root, 2020-12's vocabularies in one object keyed by their URIs); nullopt when `uri`
+// names no metaschema; an error when it does and the file cannot be read.
+Result<std::optional<std::string>> metaschema(const std::string& dir, std::string uri) {
+  if (!uri.empty() && uri.back() == '#') uri.pop_back();
+  constexpr std::string_view kVocabularies = "https://json-schema.org/draft/2020-12/meta/";
+  std::string file;
+  if (uri == "http://json-schema.org/draft-07/schema") {
+    file = "draft7.json";
+  } else if (uri == "https://json-schema.org/draft/2020-12/schema") {
+    file = "draft2020-12.json";
+  } else if (uri.rfind(kVocabularies, 0) == 0) {
+    file = "vocabularies.json";
+  } else {
+    return std::optional<std::string>();
+  }
+  std::string path = dir + "/" + file;
+  auto text = read_whole(path);
+  if (!text) {
+    return Error{
+        fmt::format("{} is a metaschema, read from {}: {} (install Debian's "
+                    "python3-jsonschema)",
+                    uri, path, std::strerror(errno))};
+  }
+  if (file != "vocabularies.json") return text;
+  dom::parser parser;
+  dom::element all;
+  if (parser.parse(*text).get(all) != simdjson::SUCCESS) {
+    return Error{fmt::format("{}: not JSON", path)};
+  }
+  dom::element one;
+  if (all.at_key(uri).get(one) != simdjson::SUCCESS) {
+    return Error{fmt::format("no metaschema is known as \"{}\" (not in {})", uri, path)};
+  }
+  return std::optional<std::string>(simdjson::minify(one));
+}
+
 }  // namespace
 
 SchemaSet::SchemaSet(Options options) : options_(options), docs_(std::make_shared<Documents>()) {}
@@ -618,21 +664,21 @@ Result<std::shared_ptr<const Schema>> SchemaSet::compile(std::string_view uri) {
   auto program = std::make_shared<CompiledSchema>();
   program->assert_formats = options_.assert_formats;
   program->documents = docs_;
-  Compiler::Loader load;
-  if (options_.load_files) {
-    load = [this, &program](const std::string& uri) -> Result<void> {
-      if (uri.rfind("file://", 0) != 0)
-        return Error{fmt::format("no schema is known as \"{}\"", uri)};
-      std::string path = percent_decode(uri.substr(7));
-      std::ifstream in(path, std::ios::binary);
-      if (!in)
-        return Error{fmt::format("cannot read schema file {}: {}", path, std::strerror(errno))};
-      std::stringstream text;
-      text << in.rdbuf();
-      program->files.push_back(path);
-      return add(uri, text.str());
-    };
-  }
+  Compiler::Loader load = [this, &program](const std::string& uri) -> Result<void> {
+    if (!options_.metaschema_dir.empty()) {
+      auto meta = metaschema(options_.metaschema_dir, uri);
+      if (!meta) return meta.error();
+      if (*meta) return add(uri, **meta);
+    }
+    if (!options_.load_files || uri.rfind("file://", 0) != 0)
+      return Error{fmt::format("no schema is known as \"{}\"", uri)};
+    std::string path = percent_decode(uri.substr(7));
+    auto text = read_whole(path);
+    if (!text)
+      return Error{fmt::format("cannot read schema file {}: {}", path, std::strerror(errno))};
+    program->files.push_back(path);
+    return add(uri, *text);
+  };
   Compiler compiler(*docs_, *program, std::move(load));
   auto root = compiler.compile_uri(uri, std::string(uri));
   if (!root) return root.error();

@@ -51,6 +51,13 @@ struct Options {
   // A reference to a file:// URI that was not added reads that file (schemas that
   // $ref their neighbours on disk); otherwise it is an error.
   bool load_files = false;
+  // Where the drafts' metaschemas are read from when a schema $refs one
+  // (http://json-schema.org/draft-07/schema, https://json-schema.org/draft/2020-12/schema
+  // and its meta/* vocabularies): Debian's python3-jsonschema ships them as data files.
+  // Empty: a reference to a metaschema is an unknown schema like any other.
+  static constexpr const char* kDebianMetaschemas =
+      "/usr/lib/python3/dist-packages/jsonschema/schemas";
+  std::string metaschema_dir = kDebianMetaschemas;
 };
 
 struct Violation {

@@ -292,6 +292,32 @@ TEST(SchemaFiles, ReferencedFilesAreReadWhenAsked) {
   rmdir(dir.c_str());
 }
 
+// The drafts' metaschemas come from Debian's python3-jsonschema (scripts/install-deps):
+// a schema may $ref them, e.g. to accept only schemas in a "schema" member.
+TEST_F(SchemaTest, MetaschemasAreKnownByTheirUris) {
+  std::string seven = R"({"$schema":"http://json-schema.org/draft-07/schema#",
+      "properties":{"schema":{"$ref":"http://json-schema.org/draft-07/schema#"}}})";
+  EXPECT_TRUE(check(seven, R"({"schema":{"type":"string","minLength":1}})", Draft::k7).valid);
+  Outcome bad = check(seven, R"({"schema":{"type":"strin","minLength":-1}})", Draft::k7);
+  EXPECT_FALSE(bad.valid);
+  EXPECT_EQ(bad.where.size(), 2U);  // type's enum, minLength's minimum
+  std::string twenty =
+      R"({"properties":{"schema":{"$ref":"https://json-schema.org/draft/2020-12/schema"}}})";
+  EXPECT_TRUE(
+      check(twenty, R"({"schema":{"$defs":{"a":{"type":"integer"}},"$ref":"#/$defs/a"}})").valid);
+  EXPECT_FALSE(check(twenty, R"({"schema":{"properties":{"a":{"minItems":"three"}}}})").valid);
+  EXPECT_FALSE(check(twenty, R"({"schema":{"required":"a"}})").valid);
+
+  Options options;  // without them, a metaschema is an unknown schema with a clear error
+  options.metaschema_dir = "/nonexistent";
+  SchemaSet set(options);
+  ASSERT_TRUE(set.add("file:///s/m.json", twenty));
+  auto compiled = set.compile("file:///s/m.json");
+  ASSERT_FALSE(compiled);
+  EXPECT_NE(compiled.error().message.find("install Debian's python3-jsonschema"), std::string::npos)
+      << compiled.error().message;
+}
+
 TEST_F(SchemaTest, AReferenceCycleThatConsumesNothingEndsWithAViolation) {
   Outcome o = check(R"({"$defs":{"a":{"$ref":"#/$defs/a"}},"$ref":"#/$defs/a"})", "{}");
   EXPECT_FALSE(o.valid);
