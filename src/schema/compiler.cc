@@ -566,17 +566,17 @@ class Compiler {
         node.items = *n;
       }
     }
-    std::sort(node.properties.begin(), node.properties.end());
+    std::sort(node.properties.begin(), node.properties.end(),
+              [](const auto& a, const auto& b) { return property_less(a.first, b.first); });
     if (!node.required.empty() && node.properties.size() <= 64) {
       node.required_in_properties = true;
       for (const std::string& name : node.required) {
-        auto it = std::lower_bound(node.properties.begin(), node.properties.end(), name,
-                                   [](const auto& p, const std::string& k) { return p.first < k; });
-        if (it == node.properties.end() || it->first != name) {
+        int index = find_property(node, name);
+        if (index < 0) {
           node.required_in_properties = false;
           break;
         }
-        node.required_mask |= uint64_t{1} << (it - node.properties.begin());
+        node.required_mask |= uint64_t{1} << index;
       }
     }
     return {};

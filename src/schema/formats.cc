@@ -3,7 +3,6 @@
 // each is a few lines, and std::regex would cost more than the rest of a validation.
 #include <arpa/inet.h>
 
-#include <cctype>
 #include <string>
 
 #include "schema/program.h"
@@ -11,10 +10,17 @@
 namespace portico::schema {
 namespace {
 
+// ASCII classes: what the RFCs mean, whatever the process's locale (and inline: these
+// run per character of every checked string).
+bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+bool is_alpha(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
+bool is_alnum(unsigned char c) { return is_digit(c) || is_alpha(c); }
+bool is_xdigit(unsigned char c) { return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
+
 bool digits(std::string_view s, size_t pos, size_t n) {
   if (pos + n > s.size()) return false;
   for (size_t i = pos; i < pos + n; ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+    if (!is_digit(static_cast<unsigned char>(s[i]))) return false;
   }
   return true;
 }
@@ -45,7 +51,7 @@ bool full_time(std::string_view s) {
   size_t pos = 8;
   if (pos < s.size() && s[pos] == '.') {
     size_t start = ++pos;
-    while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) ++pos;
+    while (pos < s.size() && is_digit(static_cast<unsigned char>(s[pos]))) ++pos;
     if (pos == start) return false;
   }
   if (pos >= s.size()) return false;
@@ -79,7 +85,7 @@ bool hostname(std::string_view s) {
       if (label == 0 || prev == '-') return false;
       label = 0;
     } else {
-      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+      if (!is_alnum(static_cast<unsigned char>(c)) && c != '-') return false;
       if (c == '-' && label == 0) return false;
       if (++label > 63) return false;
     }
@@ -97,8 +103,7 @@ bool email(std::string_view s) {
     return false;
   for (char c : local) {
     unsigned char u = static_cast<unsigned char>(c);
-    if (!std::isalnum(u) &&
-        std::string_view("!#$%&'*+-/=?^_`{|}~.").find(c) == std::string_view::npos)
+    if (!is_alnum(u) && std::string_view("!#$%&'*+-/=?^_`{|}~.").find(c) == std::string_view::npos)
       return false;
   }
   if (domain.size() > 2 && domain.front() == '[' && domain.back() == ']') {
@@ -114,7 +119,7 @@ bool uuid(std::string_view s) {
   if (s.size() != 36) return false;
   for (size_t i = 0; i < s.size(); ++i) {
     bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+    if (dash ? s[i] != '-' : !is_xdigit(static_cast<unsigned char>(s[i]))) return false;
   }
   return true;
 }
@@ -123,26 +128,24 @@ bool uuid(std::string_view s) {
 // percent-escapes).
 bool uri(std::string_view s) {
   size_t colon = s.find(':');
-  if (colon == std::string_view::npos || colon == 0 ||
-      !std::isalpha(static_cast<unsigned char>(s[0])))
+  if (colon == std::string_view::npos || colon == 0 || !is_alpha(static_cast<unsigned char>(s[0])))
     return false;
   for (size_t i = 1; i < colon; ++i) {
     char c = s[i];
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.')
-      return false;
+    if (!is_alnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') return false;
   }
   for (size_t i = colon + 1; i < s.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c == '%') {
-      if (i + 2 >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i + 1])) ||
-          !std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      if (i + 2 >= s.size() || !is_xdigit(static_cast<unsigned char>(s[i + 1])) ||
+          !is_xdigit(static_cast<unsigned char>(s[i + 2]))) {
         return false;
       }
       i += 2;
       continue;
     }
-    if (std::isalnum(c) || std::string_view("-._~:/?#[]@!$&'()*+,;=").find(static_cast<char>(c)) !=
-                               std::string_view::npos)
+    if (is_alnum(c) || std::string_view("-._~:/?#[]@!$&'()*+,;=").find(static_cast<char>(c)) !=
+                           std::string_view::npos)
       continue;
     return false;
   }
@@ -154,7 +157,7 @@ bool ipv4(std::string_view s) {
   size_t pos = 0;
   while (true) {
     size_t start = pos;
-    while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) ++pos;
+    while (pos < s.size() && is_digit(static_cast<unsigned char>(s[pos]))) ++pos;
     size_t len = pos - start;
     if (len == 0 || len > 3 || (len > 1 && s[start] == '0') || number(s, start, len) > 255)
       return false;

@@ -5,10 +5,12 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -86,7 +88,7 @@ struct Node {
   std::vector<NodeId> prefix_items;  // draft-07: items as an array
   NodeId items = kNoNode;  // after the prefix (draft-07: additionalItems, or items as one schema)
   NodeId contains = kNoNode;
-  std::vector<std::pair<std::string, NodeId>> properties;  // sorted by name
+  std::vector<std::pair<std::string, NodeId>> properties;  // sorted by property_less
   std::vector<std::pair<int32_t, NodeId>> pattern_properties;
   NodeId additional_properties = kNoNode;
   NodeId property_names = kNoNode;
@@ -113,6 +115,21 @@ struct Node {
   uint32_t resource = 0;       // the schema resource this node belongs to
   bool resource_root = false;  // entering it enters its resource (the dynamic scope)
 };
+
+// The order of Node::properties: by length, then bytes. A lookup then settles most
+// comparisons on the length alone (no memcmp), which matters in the member loop.
+inline bool property_less(std::string_view a, std::string_view b) {
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
+// The index of `name` in n.properties, or -1.
+inline int find_property(const Node& n, std::string_view name) {
+  auto it = std::lower_bound(n.properties.begin(), n.properties.end(), name,
+                             [](const std::pair<std::string, NodeId>& p, std::string_view k) {
+                               return property_less(p.first, k);
+                             });
+  if (it == n.properties.end() || it->first != name) return -1;
+  return static_cast<int>(it - n.properties.begin());
+}
 
 struct CompiledSchema {
   std::vector<Node> nodes;

@@ -490,12 +490,10 @@ class Evaluator {
       for (auto field : o) {
         std::string_view key = field.key;
         bool matched = false;
-        auto it = std::lower_bound(n.properties.begin(), n.properties.end(), key,
-                                   [](const auto& p, std::string_view k) { return p.first < k; });
-        if (it != n.properties.end() && it->first == key) {
+        if (int index = find_property(n, key); index >= 0) {
           matched = true;
-          if (required_in_pass) seen_required |= uint64_t{1} << (it - n.properties.begin());
-          PORTICO_SCHEMA_SUB(at(it->second, field.value, key));
+          if (required_in_pass) seen_required |= uint64_t{1} << index;
+          PORTICO_SCHEMA_SUB(at(n.properties[static_cast<size_t>(index)].second, field.value, key));
         }
         for (const auto& [re, s] : n.pattern_properties) {
           if (!RE2::PartialMatch(re2::StringPiece(key.data(), key.size()),
