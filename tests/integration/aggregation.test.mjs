@@ -6,7 +6,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Portico, check, json, metric, startUpstream, tempDir } from './lib/harness.mjs';
+import { Portico, check, json, metric, request, startUpstream, tempDir } from './lib/harness.mjs';
 import { writeFunction } from './lib/functions.mjs';
 
 const root = tempDir('portico-agg-');
@@ -125,6 +125,10 @@ test('parallel, grouped: upstreams and a function, each with its own path, query
   assert.equal(seen.users[0].headers['x-request-id'], rid, 'one request id across the calls');
   assert.equal(seen.users[0].headers.authorization, 'Bearer t', 'the client\'s headers go to the backends');
   assert.equal(seen.users[0].headers['accept-encoding'], undefined, 'answers must come as plain JSON');
+  const head = await request(`${p.url}/overview/ada`, { method: 'HEAD' });
+  assert.equal(head.status, 200);
+  assert.equal(head.body.length, 0, 'HEAD: the head alone');
+  assert.equal(head.headers['content-type'], 'application/json');
   const m = await p.metrics();
   assert.ok(metric(m, 'portico_upstream_requests_total', 'upstream="users"') >= 1, 'calls go through the upstream machinery');
 });
