@@ -358,8 +358,7 @@ void Call::start(const gateway::RequestContext& parent, const CallPlan& plan,
   // The client's headers, less those a call does not pass and those the backend sets.
   for (const http::Header& h : client.headers) {
     if (left_out(h) || h.id == http::HeaderId::kHost) continue;
-    bool dropped = false;
-    for (const auto& d : parent.drop_headers) dropped = dropped || iequals(h.name, d);
+    bool dropped = gateway::header_dropped(parent, h.name, true);
     for (const auto& [name, value] : plan.headers) dropped = dropped || iequals(h.name, name);
     if (!dropped) head_.headers.push_back(h);
   }

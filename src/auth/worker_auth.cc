@@ -84,8 +84,8 @@ void forward_values(gateway::RequestContext& ctx, const std::vector<std::pair<st
 // The credential does not go on to the upstream (headers only: a cookie or query
 // parameter stays where it is).
 void strip_credential(gateway::RequestContext& ctx, const config::CredentialSource& source) {
-  if (source.kind == config::CredentialSource::Kind::kBearer) drop_header(ctx, "authorization");
-  else if (source.kind == config::CredentialSource::Kind::kHeader) drop_header(ctx, source.name);
+  if (source.kind == config::CredentialSource::Kind::kBearer) ctx.credential_headers.emplace_back("authorization");
+  else if (source.kind == config::CredentialSource::Kind::kHeader) ctx.credential_headers.push_back(source.name);
 }
 
 std::vector<std::string> scopes_of(const json::object& claims, const std::string& claim) {

@@ -201,7 +201,7 @@ auth::AuthOutcome Authorizers::authorize(const config::Config& config, size_t me
     event = fmt::format(R"({{"type":"TOKEN","authorizationToken":{},"methodArn":{}}})",
                         json_quote(identity[0]), json_quote(arn));
   } else {
-    event = request_event(ctx, false, {}, wall_ms());
+    event = request_event(ctx, false, {}, wall_ms(), EventRequest::kAsSent);
     std::string extra =
         fmt::format(R"("type":"REQUEST","routeArn":{},"identitySource":[)", json_quote(arn));
     for (size_t i = 0; i < identity.size(); ++i) {

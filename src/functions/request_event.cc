@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
+#include "core/strings.h"
 #include "functions/api_gateway.h"
 
 namespace portico::functions {
@@ -41,10 +42,33 @@ std::string_view host_without_port(std::string_view host) {
   return host;
 }
 
+// The headers as the route's filters left them: the client's, less those a filter
+// removed (request shaping, a forwarded value's forged copy), plus those filters set
+// (ctx.upstream_headers' "Name: value\r\n" lines). Views into the request and ctx.
+http::HeaderList shaped_headers(const gateway::RequestContext& ctx) {
+  http::HeaderList out;
+  for (const http::Header& h : ctx.request->headers) {
+    if (!gateway::header_dropped(ctx, h.name, false)) out.push_back(h);
+  }
+  std::string_view lines = ctx.upstream_headers;
+  while (!lines.empty()) {
+    size_t end = lines.find("\r\n");
+    std::string_view line = lines.substr(0, end);
+    size_t colon = line.find(':');
+    if (colon != std::string_view::npos) {
+      std::string_view name = line.substr(0, colon);
+      out.push_back(http::Header{name, trim(line.substr(colon + 1)), http::classify_header(name)});
+    }
+    if (end == std::string_view::npos) break;
+    lines.remove_prefix(end + 2);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string request_event(const gateway::RequestContext& ctx, bool v1, std::string_view body,
-                          int64_t arrived_ms) {
+                          int64_t arrived_ms, EventRequest as) {
   const config::Route& route = *ctx.route;
   const http::RequestHead& req = *ctx.request;
   HttpEventInput in;
@@ -53,6 +77,14 @@ std::string request_event(const gateway::RequestContext& ctx, bool v1, std::stri
   in.raw_query = req.query;
   in.protocol = req.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
   in.headers = &req.headers;
+  http::HeaderList shaped;
+  if (as == EventRequest::kShaped) {
+    if (ctx.upstream_query) in.raw_query = *ctx.upstream_query;
+    if (!ctx.drop_headers.empty() || !ctx.upstream_headers.empty()) {
+      shaped = shaped_headers(ctx);
+      in.headers = &shaped;
+    }
+  }
   for (size_t i = 0; i < route.param_names.size() && i < static_cast<size_t>(ctx.match.param_count);
        ++i) {
     in.path_parameters.emplace_back(route.param_names[i], ctx.match.params[i]);

@@ -10,10 +10,16 @@
 
 namespace portico::functions {
 
+// Which request an event describes: as the route's filters shaped it (a function
+// route's: request shaping's headers and query, forwarded values in place of the
+// client's copies; the credential stays, as API Gateway passes it), or as the client
+// sent it (an authorizer's, which runs before any shaping).
+enum class EventRequest { kShaped, kAsSent };
+
 // The payload format 2.0 (v1 false) or 1.0 event; arrived_ms: the wall clock when the
 // request arrived.
 std::string request_event(const gateway::RequestContext& ctx, bool v1, std::string_view body,
-                          int64_t arrived_ms);
+                          int64_t arrived_ms, EventRequest as = EventRequest::kShaped);
 
 // "arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/path", API Gateway's ARN for
 // the request (what an authorizer's IAM policy names).

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "core/strings.h"
 #include "gateway/principal.h"
 #include "http/parser.h"
 #include "http/router.h"
@@ -36,7 +37,10 @@ struct RequestContext {
   std::shared_ptr<const Principal> principal;
   std::string response_headers;           // extra lines for the response head ("Name: value\r\n")
   std::string upstream_headers;           // extra lines for the upstream request
-  std::vector<std::string> drop_headers;  // client headers (lower case) not passed upstream
+  std::vector<std::string> drop_headers;  // client headers (lower case) not passed on
+  // Headers that carried the credential (Authorization, an API key's): not passed to an
+  // upstream, but kept in a function's event, as API Gateway keeps them.
+  std::vector<std::string> credential_headers;
   std::optional<std::string> upstream_query;  // the query passed upstream, when reshaped
   // The request body's length once a filter has read it (and maybe changed it).
   std::optional<uint64_t> request_body_length;
@@ -69,6 +73,7 @@ struct RequestContext {
     response_headers.clear();
     upstream_headers.clear();
     drop_headers.clear();
+    credential_headers.clear();
     upstream_query.reset();
     request_body_length.reset();
     cors_owned = false;
@@ -81,5 +86,17 @@ struct RequestContext {
     error.clear();
   }
 };
+
+// A client header that does not go on: one a filter removed, or (toward an upstream,
+// with credentials true) the credential's.
+inline bool header_dropped(const RequestContext& ctx, std::string_view name, bool credentials) {
+  auto in = [&](const std::vector<std::string>& list) {
+    for (const auto& d : list) {
+      if (iequals(d, name)) return true;
+    }
+    return false;
+  };
+  return in(ctx.drop_headers) || (credentials && in(ctx.credential_headers));
+}
 
 }  // namespace portico::gateway

@@ -15,13 +15,6 @@ bool named_in_connection(const http::HeaderList& headers, std::string_view name)
   return false;
 }
 
-// A header an edge step removed (a credential, or one a forwarded claim replaces).
-bool dropped(const gateway::RequestContext& ctx, std::string_view name) {
-  for (const auto& d : ctx.drop_headers) {
-    if (iequals(name, d)) return true;
-  }
-  return false;
-}
 
 // The path the upstream receives: the normalised path, rewritten as the route says.
 void append_upstream_path(const gateway::RequestContext& ctx, std::string& out) {
@@ -100,7 +93,9 @@ void build_upstream_request_head(const gateway::RequestContext& ctx, std::string
     }
     if (http::is_hop_by_hop(h.id)) continue;
     if (req.connection_lists_headers && named_in_connection(req.headers, h.name)) continue;
-    if (!ctx.drop_headers.empty() && dropped(ctx, h.name)) continue;
+    if ((!ctx.drop_headers.empty() || !ctx.credential_headers.empty()) &&
+        gateway::header_dropped(ctx, h.name, true))
+      continue;
     out.append(h.name);
     out.append(": ");
     out.append(h.value);

@@ -42,7 +42,8 @@ await dead.stop();  // nothing listens there now
 writeFunction(root, 'recs', {
   'index.mjs': `
 export const handler = async (event) => ({ items: ['a', 'b'], for: event.queryStringParameters?.user ?? null,
-                                          path: event.rawPath, tier: event.headers['x-tier'] ?? null });
+                                          path: event.rawPath, tier: event.headers['x-tier'] ?? null,
+                                          consumer: event.headers['x-consumer'] ?? null });
 `,
 });
 
@@ -100,6 +101,7 @@ routes:
     aggregate:
       - {upstream: users, path: "/users/{user}", as: user, select: [/id]}
       - {upstream: billing, path: /invoices, query: {user: "\${param.user}"}, as: invoices}
+      - {function: recs, path: /recs, as: recs, select: [/consumer]}
   - match: {path: "/all-dead"}
     timeouts: {total: 2s}
     aggregate:
@@ -117,7 +119,7 @@ test('parallel, grouped: upstreams and a function, each with its own path, query
   assert.deepEqual(r.json, {
     user: { id: 'ada l', name: 'User ada l', contact: 'ada l@example.com' },
     invoices: [{ id: 'inv-1', user: 'ada l', total: 12 }],
-    recommendations: { items: ['a', 'b'], for: 'ada l', path: '/recs', tier: 'gold' },
+    recommendations: { items: ['a', 'b'], for: 'ada l', path: '/recs', tier: 'gold', consumer: null },
   });
   assert.equal(seen.users[0].url, '/users/ada%20l', 'a parameter is percent-encoded into the path');
   assert.equal(seen.billing[0].url, '/invoices?user=ada%20l');
@@ -197,7 +199,8 @@ test('an aggregate route is a normal route: auth, validation, request shaping, f
   seen.users.length = 0;
   r = await json(`${p.url}/mine/ada`, { headers: { 'x-api-key': 'k-0123456789abcdef' } });
   assert.equal(r.status, 200);
-  assert.deepEqual(r.json.data, { user: { id: 'ada' }, invoices: { invoices: [{ id: 'inv-1', user: 'ada', total: 12 }], updated: 2 } });
+  assert.deepEqual(r.json.data, { user: { id: 'ada' }, invoices: { invoices: [{ id: 'inv-1', user: 'ada', total: 12 }], updated: 2 },
+    recs: { consumer: 'acme' } }, 'request shaping reaches function calls too');
   assert.equal(r.json.meta.request_id, r.headers['x-request-id']);
   assert.equal(seen.users[0].headers['x-consumer'], 'acme', 'request shaping reaches the calls');
   assert.equal(seen.users[0].headers['x-api-key'], undefined, 'the credential does not');

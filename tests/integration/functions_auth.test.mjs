@@ -39,6 +39,11 @@ writeFunction(root, 'business', {
   'index.mjs': `export const handler = async (event) => ({ authorizer: event.requestContext.authorizer, path: event.rawPath });`,
 });
 
+writeFunction(root, 'headers', {
+  'index.mjs': `export const handler = async (event) => ({ headers: event.headers, query: event.queryStringParameters ?? {},
+  raw: event.rawQueryString });`,
+});
+
 const yaml = (upstream) => `
 server: {listen: [127.0.0.1:0], admin: 127.0.0.1:0, workers: 2}
 upstreams:
@@ -46,6 +51,7 @@ upstreams:
 functions:
   authz: {runtime: nodejs, handler: index.handler, code: ./authz, environment: {COUNT_FILE: ${countFile}}}
   business: {runtime: nodejs, handler: index.handler, code: ./business}
+  headers: {runtime: nodejs, handler: index.handler, code: ./headers}
 auth:
   authorizers:
     custom: {function: authz, identity: [header:authorization], cache_ttl: 1500ms, forward: {user: X-User}}
@@ -59,6 +65,12 @@ routes:
   - {match: {path: /fresh}, auth: nocache, function: business}
   - {match: {path: "/items/{id}", methods: [GET]}, auth: policy, function: business}
   - {match: {path: /limited}, auth: custom, rate_limit: per-user, respond: {body: ok}}
+  - match: {path: /shaped}
+    auth: custom
+    function: headers
+    request:
+      headers: {set: {X-Tier: "\${claims.tier}"}, remove: [X-Debug]}
+      query: {set: {v: "2"}, remove: [secret]}
 `;
 
 let p, svc;
@@ -143,6 +155,18 @@ test('authorizer functions', async (t) => {
     r = await json(`${url}/items/secret`, auth('eve'));
     assert.equal(r.status, 403, 'an explicit Deny wins');
     assert.equal(invocations().length, before + 1, 'one invocation decided all three');
+  });
+
+  await t.test('a function\'s event carries the request as the route shaped it, forwarded values unforgeable', async () => {
+    const r = await json(`${url}/shaped?q=1&secret=x`, {
+      headers: { authorization: 'Bearer good-hal', 'x-user': 'admin', 'x-tier': 'platinum', 'x-debug': '1' },
+    });
+    assert.equal(r.status, 200);
+    assert.equal(r.json.headers['x-user'], 'good-hal', 'the authorizer\'s forwarded value, not the client\'s copy');
+    assert.equal(r.json.headers['x-tier'], 'gold', 'request shaping sets headers in the event');
+    assert.equal(r.json.headers['x-debug'], undefined, 'and removes them');
+    assert.equal(r.json.headers.authorization, 'Bearer good-hal', 'the credential stays, as API Gateway passes it');
+    assert.deepEqual(r.json.query, { q: '1', v: '2' });
   });
 
   await t.test('rate limits keyed on the authorizer\'s context', async () => {
