@@ -49,6 +49,11 @@ class LatencyHistogram {
   }
   uint64_t bucket(int i) const { return buckets_[i].get(); }
   uint64_t sum_us() const { return sum_us_.get(); }
+  // For rendering sums of several histograms (each with its own writer).
+  void add_from(const LatencyHistogram& other) {
+    for (int i = 0; i < kLatencyBuckets; ++i) buckets_[i].add(other.buckets_[i].get());
+    sum_us_.add(other.sum_us_.get());
+  }
 
  private:
   Counter buckets_[kLatencyBuckets];

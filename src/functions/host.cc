@@ -76,61 +76,181 @@ void FunctionHost::announce_cgroups(const config::Config& config) {
   }
 }
 
+namespace {
+
+// Share k of n of a limit: as even as possible, the first shares one larger.
+uint32_t share(uint32_t total, size_t n, size_t k) {
+  return static_cast<uint32_t>(total / n + (k < total % n ? 1 : 0));
+}
+
+}  // namespace
+
 // Called on one thread (start-up, then the main loop's reloads).
 void FunctionHost::configure(const config::Config& config) {
   if (homes_.empty()) add_home(loop_);
   announce_cgroups(config);
-  std::vector<std::vector<config::Function>> split(homes_.size());
-  for (const auto& f : config.functions) split[home_index(f.name)].push_back(f);
+  auto placement = std::make_shared<Placement>();
+  std::vector<std::vector<PoolPlan>> split(homes_.size());
+  for (const auto& f : config.functions) {
+    // A pool per home, but never a pool without an instance to run.
+    size_t n = std::max<size_t>(1, std::min<size_t>(homes_.size(), f.max_concurrency));
+    size_t first = home_index(f.name);
+    auto& slots = (*placement)[f.name];
+    for (size_t k = 0; k < n; ++k) {
+      PoolPlan plan{f, k, std::make_shared<PoolLoad>()};
+      plan.function.max_concurrency = share(f.max_concurrency, n, k);
+      plan.function.min_instances = share(f.min_instances, n, k);
+      plan.function.max_queue = share(f.max_queue, n, k);
+      size_t home = (first + k) % homes_.size();
+      slots.push_back({home, plan.load});
+      split[home].push_back(std::move(plan));
+    }
+  }
+  {
+    std::lock_guard lock(placement_mu_);
+    placement_ = placement;
+  }
   for (size_t k = 0; k < homes_.size(); ++k) {
     Home& home = *homes_[k];
     // Before the loops run nothing else touches them: the pools are in place before
     // the first request (as the workers' own config is).
     if (!started_) {
-      apply(home, std::move(split[k]));
+      apply(home, std::move(split[k]), placement);
     } else {
-      home.loop->post(
-          [this, &home, fs = std::move(split[k])]() mutable { apply(home, std::move(fs)); });
+      home.loop->post([this, &home, plans = std::move(split[k]), placement]() mutable {
+        apply(home, std::move(plans), std::move(placement));
+      });
     }
   }
 }
 
-void FunctionHost::apply(Home& home, std::vector<config::Function> functions) {
+void FunctionHost::apply(Home& home, std::vector<PoolPlan> plans,
+                         std::shared_ptr<const Placement> placement) {
   if (home.stopped) return;
+  home.placement = placement;
   std::unordered_map<std::string, std::unique_ptr<FunctionPool>> next;
-  auto retire = [&home](std::unique_ptr<FunctionPool> pool, FunctionPool* successor) {
+  auto retire = [&home](std::unique_ptr<FunctionPool> pool,
+                        std::function<void(Invocation&&)> successor) {
     FunctionPool* raw = pool.get();
     home.retired.push_back(std::move(pool));
-    raw->drain(successor, [&home, raw] {
+    raw->drain(std::move(successor), [&home, raw] {
       std::erase_if(home.retired, [raw](const auto& p) { return p.get() == raw; });
     });
   };
-  for (auto& f : functions) {
-    std::string name = f.name;
+  auto wire = [this, &home, &placement](FunctionPool& pool, const PoolPlan& plan) {
+    pool.set_load(plan.load);
+    const auto& slots = placement->at(plan.function.name);
+    if (slots.size() < 2) {
+      pool.set_on_spare(nullptr);
+      return;
+    }
+    // The slots live as long as home.placement, which is replaced only here.
+    pool.set_on_spare([this, &home, name = plan.function.name, s = &slots] { lend(home, name, *s); });
+  };
+  for (auto& plan : plans) {
+    std::string name = plan.function.name;
     auto it = home.pools.find(name);
-    if (it != home.pools.end() && it->second->function().signature() == f.signature()) {
-      it->second->update(std::move(f));
+    if (it != home.pools.end() && it->second->function().signature() == plan.function.signature()) {
+      it->second->update(plan.function);
+      wire(*it->second, plan);
       next[name] = std::move(it->second);
       home.pools.erase(it);
       continue;
     }
-    auto pool = std::make_unique<FunctionPool>(*home.loop, settings_, std::move(f));
+    auto pool = std::make_unique<FunctionPool>(*home.loop, settings_, plan.function, plan.index);
+    wire(*pool, plan);
     if (it != home.pools.end()) {
       log::info(
           "function {} changed: new instances start on demand, the old ones finish what they run",
           name);
-      retire(std::move(it->second), pool.get());
+      FunctionPool* successor = pool.get();
+      retire(std::move(it->second), [successor](Invocation&& inv) { successor->invoke(std::move(inv)); });
       home.pools.erase(it);
     }
     next[name] = std::move(pool);
   }
-  for (auto& [name, pool] : home.pools) retire(std::move(pool), nullptr);
+  for (auto& [name, pool] : home.pools) {
+    // Gone from this loop but maybe not from the others: what waits here goes there.
+    std::function<void(Invocation&&)> elsewhere;
+    if (placement->count(name) > 0) {
+      elsewhere = [this, &home, name = name](Invocation&& inv) {
+        place(&home, *home.placement, name, std::move(inv));
+      };
+    }
+    retire(std::move(pool), std::move(elsewhere));
+  }
   home.pools = std::move(next);
+}
+
+size_t FunctionHost::choose(const std::vector<PoolSlot>& slots, const Home* from) const {
+  size_t n = slots.size();
+  if (n == 1) return 0;
+  size_t local = n;
+  for (size_t k = 0; k < n; ++k) {
+    if (homes_[slots[k].home].get() == from) local = k;
+  }
+  auto has = [&](size_t k, std::atomic<int32_t> PoolLoad::*field) {
+    return (*slots[k].load.*field).load(std::memory_order_relaxed) > 0;
+  };
+  // A warm instance anywhere before a cold start here; a cold start before a wait.
+  thread_local size_t turn = 0;  // the others from a different one each time
+  size_t start = turn++;
+  for (auto field : {&PoolLoad::ready, &PoolLoad::startable, &PoolLoad::queue_room}) {
+    if (local < n && has(local, field)) return local;
+    for (size_t i = 0; i < n; ++i) {
+      size_t k = (start + i) % n;
+      if (k != local && has(k, field)) return k;
+    }
+  }
+  return local < n ? local : start % n;  // every pool is full: it refuses
+}
+
+void FunctionHost::place(Home* from, const Placement& placement, const std::string& function,
+                         Invocation&& inv) {
+  auto it = placement.find(function);
+  if (it == placement.end()) {
+    FunctionPool::deliver(std::move(inv),
+                          refusal(InvocationResult::Status::kNotFound, "ResourceNotFoundException",
+                                  "Function not found: " + function_arn(settings_.region,
+                                                                        settings_.account_id,
+                                                                        function)));
+    return;
+  }
+  Home& home = *homes_[it->second[choose(it->second, from)].home];
+  if (&home == from) {
+    invoke_at_home(home, function, std::move(inv));
+  } else {
+    home.loop->post([this, &home, function, inv = std::move(inv)]() mutable {
+      invoke_at_home(home, function, std::move(inv));
+    });
+  }
+}
+
+void FunctionHost::lend(Home& home, const std::string& function,
+                        const std::vector<PoolSlot>& slots) {
+  for (const auto& slot : slots) {
+    Home& other = *homes_[slot.home];
+    if (&other == &home || slot.load->queued.load(std::memory_order_relaxed) == 0) continue;
+    other.loop->post([this, &other, &home, function] {
+      auto it = other.pools.find(function);
+      Invocation inv;
+      if (other.stopped || it == other.pools.end() || !it->second->hand_over(inv)) return;
+      home.loop->post([this, &home, function, inv = std::move(inv)]() mutable {
+        invoke_at_home(home, function, std::move(inv));
+      });
+    });
+    return;
+  }
 }
 
 void FunctionHost::invoke_at_home(Home& home, const std::string& function, Invocation&& inv) {
   auto it = home.pools.find(function);
   if (home.stopped || it == home.pools.end()) {
+    if (!home.stopped && home.placement != nullptr && home.placement->count(function) > 0) {
+      // Placed here by an older placement: the function lives on elsewhere.
+      place(&home, *home.placement, function, std::move(inv));
+      return;
+    }
     FunctionPool::deliver(
         std::move(inv),
         home.stopped ? refusal(InvocationResult::Status::kNotFound, "ServiceException",
@@ -141,6 +261,14 @@ void FunctionHost::invoke_at_home(Home& home, const std::string& function, Invoc
     return;
   }
   it->second->invoke(std::move(inv));
+}
+
+FunctionHost::Home* FunctionHost::current_home() const {
+  net::EventLoop* loop = net::EventLoop::current();
+  for (const auto& h : homes_) {
+    if (h->loop == loop) return h.get();
+  }
+  return nullptr;
 }
 
 std::shared_ptr<Ticket> FunctionHost::invoke(const std::string& function, std::string payload,
@@ -156,14 +284,18 @@ std::shared_ptr<Ticket> FunctionHost::invoke(const std::string& function, std::s
   inv.client_context = std::move(options.client_context);
   inv.tail_log = options.tail_log;
   inv.stream = std::move(options.stream);
-  Home& home = *homes_[home_index(function)];
-  if (home.loop == net::EventLoop::current()) {
-    invoke_at_home(home, function, std::move(inv));
-  } else {
-    home.loop->post([this, &home, function, inv = std::move(inv)]() mutable {
-      invoke_at_home(home, function, std::move(inv));
-    });
+  Home* from = current_home();
+  if (from != nullptr && from->placement != nullptr) {
+    place(from, *from->placement, function, std::move(inv));
+    return ticket;
   }
+  std::shared_ptr<const Placement> placement;
+  {
+    std::lock_guard lock(placement_mu_);
+    placement = placement_;
+  }
+  if (placement == nullptr) placement = std::make_shared<Placement>();
+  place(nullptr, *placement, function, std::move(inv));
   return ticket;
 }
 

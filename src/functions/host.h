@@ -1,16 +1,24 @@
-// Where functions run. Each function's instances (processes), their Runtime API
-// connections and timers live on one event loop, the function's home: a worker's loop
-// (the workers register theirs), chosen by the function's name. A worker invoking a
-// function at home calls its pool directly and gets the result on the same loop, with
-// no thread in between; other callers (other workers, the Invoke API, the async
-// invoker) post to the home. The host's own thread is the home only when no worker
+// Where functions run. A function's instances (processes), their Runtime API
+// connections and timers live in pools on the workers' loops (the workers register
+// theirs as homes): one pool on each of min(workers, max_concurrency) homes, each with
+// its share of max_concurrency, min_instances and max_queue, so that a hot function's
+// traffic is spread over the workers and a request is served on the loop that read it.
+// A worker invoking a function uses its own loop's pool while that has an instance
+// free (or one to start), else another pool that has (posted to its loop), else the
+// first with queue room; a pool whose instance goes idle with nothing waiting takes an
+// invocation waiting in another pool of the function, so no invocation waits while
+// the function has a free instance elsewhere. Other callers (the Invoke API, the async
+// invoker) choose the same way. The host's own thread is the only home when no worker
 // registered (and keeps the cgroup sweep). Why not a thread of their own: every
 // invocation then woke it twice and crossed threads twice, ~30 µs of CPU per warm
-// invocation on this kind of machine (docs/performance.md).
+// invocation on this kind of machine; why not one home per function: its home worker
+// then carried all of its traffic and half of the requests crossed threads
+// (docs/performance.md).
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -54,16 +62,37 @@ class FunctionHost {
   const HostSettings& settings() const { return settings_; }
 
  private:
-  // A loop and the pools of the functions whose home it is (touched on that loop only).
+  // One of a function's pools: the home it lives on and the load it publishes.
+  struct PoolSlot {
+    size_t home = 0;
+    std::shared_ptr<PoolLoad> load;
+  };
+  // Every function's pools, made by each configure() and never changed after.
+  using Placement = std::unordered_map<std::string, std::vector<PoolSlot>>;
+  // A pool's definition for one home: the function with its share of the limits.
+  struct PoolPlan {
+    config::Function function;
+    size_t index = 0;
+    std::shared_ptr<PoolLoad> load;
+  };
+  // A loop and the pools living there (touched on that loop only).
   struct Home {
     net::EventLoop* loop = nullptr;
     std::unordered_map<std::string, std::unique_ptr<FunctionPool>> pools;
     std::vector<std::unique_ptr<FunctionPool>> retired;  // draining after a reload
+    std::shared_ptr<const Placement> placement;           // as this loop last applied it
     std::atomic<bool> stopped{false};
   };
   size_t home_index(const std::string& function) const;
-  void apply(Home& home, std::vector<config::Function> functions);
+  void apply(Home& home, std::vector<PoolPlan> plans, std::shared_ptr<const Placement> placement);
+  // Chooses the pool for an invocation made on `from` (null: not on a home loop).
+  size_t choose(const std::vector<PoolSlot>& slots, const Home* from) const;
+  void place(Home* from, const Placement& placement, const std::string& function,
+             Invocation&& inv);
   void invoke_at_home(Home& home, const std::string& function, Invocation&& inv);
+  // `home`'s pool has an idle instance: take an invocation waiting in another pool.
+  void lend(Home& home, const std::string& function, const std::vector<PoolSlot>& slots);
+  Home* current_home() const;
   void stop(Home& home);
   void announce_cgroups(const config::Config& config);
 
@@ -74,6 +103,8 @@ class FunctionHost {
   net::Timer cgroup_sweep_;  // removes instance cgroups whose processes were still exiting
   std::thread thread_;
   std::vector<std::unique_ptr<Home>> homes_;  // fixed once started
+  mutable std::mutex placement_mu_;
+  std::shared_ptr<const Placement> placement_;  // the latest, for callers on no home loop
   bool started_ = false;
   bool warned_no_cgroups_ = false;
   bool announced_cgroups_ = false;

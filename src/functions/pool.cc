@@ -18,10 +18,14 @@ namespace {
 // instance, not a cold start, which costs 20-100 ms.
 constexpr int64_t kFinishGraceMs = 50;
 
+// Instance serials, unique in the process: a function's pools on several loops (and a
+// reload's old and new pools) never share an instance's number or memory cgroup.
+std::atomic<uint64_t> next_serial{1};
+
 }  // namespace
 
 FunctionPool::FunctionPool(net::EventLoop& loop, const HostSettings& settings,
-                           config::Function function)
+                           config::Function function, size_t index)
     : loop_(loop),
       settings_(settings),
       function_(std::move(function)),
@@ -31,9 +35,9 @@ FunctionPool::FunctionPool(net::EventLoop& loop, const HostSettings& settings,
   arn_ = function_arn(settings_.region, settings_.account_id, function_.name);
   log_group_ = logs::function_log_group(function_.name);
   if (settings_.stats != nullptr) {
-    stats_ = settings_.stats->function(function_.name);
+    stats_ = settings_.stats->function_pool(function_.name, index);
   } else {
-    own_stats_ = std::make_unique<gateway::FunctionStats>(function_.name);
+    own_stats_ = std::make_unique<gateway::FunctionPoolStats>();
     stats_ = own_stats_.get();
   }
   if (settings_.credentials != nullptr) credential_ = settings_.credentials->issue(function_.name);
@@ -84,6 +88,7 @@ void FunctionPool::invoke(Invocation&& inv) {
   }
   if (best != nullptr) {
     best->assign(std::move(inv));
+    publish();
     return;
   }
   // Waiting invocations beyond what starting (or startable) instances will take are
@@ -108,6 +113,45 @@ void FunctionPool::invoke(Invocation&& inv) {
 void FunctionPool::publish() {
   stats_->instances.set(static_cast<int64_t>(instances_.size()));
   stats_->queued.set(static_cast<int64_t>(queue_.size()));
+  if (!load_) return;
+  int64_t idle = 0;
+  for (const auto& i : instances_) idle += i->idle() ? 1 : 0;
+  int64_t startable = static_cast<int64_t>(function_.max_concurrency) -
+                      static_cast<int64_t>(instances_.size());
+  if (startable < 0 || draining_) startable = 0;
+  int64_t waiting = static_cast<int64_t>(queue_.size());
+  int64_t returning = static_cast<int64_t>(finishing_soon());
+  // Waiting invocations take the ready instances first, then the ones to start.
+  int64_t ready = idle + returning - waiting;
+  int64_t coming = static_cast<int64_t>(starting_) + returning + startable;
+  int64_t room = coming + static_cast<int64_t>(function_.max_queue) - waiting;
+  if (ready < 0) startable = std::max<int64_t>(0, startable + ready);
+  if (draining_) ready = startable = room = 0;
+  load_->ready.store(static_cast<int32_t>(std::max<int64_t>(0, ready)), std::memory_order_relaxed);
+  load_->startable.store(static_cast<int32_t>(startable), std::memory_order_relaxed);
+  load_->queue_room.store(static_cast<int32_t>(std::clamp<int64_t>(room, 0, INT32_MAX)),
+                          std::memory_order_relaxed);
+  load_->queued.store(static_cast<int32_t>(waiting), std::memory_order_relaxed);
+}
+
+void FunctionPool::set_load(std::shared_ptr<PoolLoad> load) {
+  load_ = std::move(load);
+  publish();
+}
+
+bool FunctionPool::hand_over(Invocation& out) {
+  while (!queue_.empty()) {
+    Invocation inv = std::move(queue_.front());
+    queue_.pop_front();
+    if (inv.ticket && inv.ticket->cancelled()) continue;
+    out = std::move(inv);
+    if (queue_.empty()) queue_timer_.cancel();
+    publish();
+    return true;
+  }
+  queue_timer_.cancel();
+  publish();
+  return false;
 }
 
 void FunctionPool::throttle(Invocation&& inv, std::string message) {
@@ -155,7 +199,7 @@ void FunctionPool::scale() {
 }
 
 bool FunctionPool::start_instance(bool provisioned) {
-  auto instance = std::make_unique<Instance>(*this, loop_, next_serial_++, provisioned);
+  auto instance = std::make_unique<Instance>(*this, loop_, next_serial.fetch_add(1), provisioned);
   std::string error;
   if (!instance->spawn(error)) {
     log::error("function {}: cannot start an instance: {}", function_.name, error);
@@ -200,6 +244,8 @@ void FunctionPool::on_instance_ready(Instance& instance, bool first) {
   }
   queue_timer_.cancel();
   instance.arm_idle(function_.idle_timeout_ms);
+  publish();
+  if (on_spare_) on_spare_();
 }
 
 void FunctionPool::on_idle_timeout(Instance& instance) {
@@ -239,6 +285,7 @@ void FunctionPool::on_invocation_done(Instance& instance, Invocation&& inv,
   if (result.status == InvocationResult::Status::kTimeout) stats_->timeouts.add();
   deliver(std::move(inv), std::move(result));
   if (draining_) instance.stop("retired by a reload");
+  publish();  // the instance is ready for another pool's callers (it is finishing)
 }
 
 void FunctionPool::on_instance_exit(Instance& instance, const std::string& init_error,
@@ -307,7 +354,8 @@ void FunctionPool::update(config::Function function) {
   scale();
 }
 
-void FunctionPool::drain(FunctionPool* successor, std::function<void()> on_empty) {
+void FunctionPool::drain(std::function<void(Invocation&&)> successor,
+                         std::function<void()> on_empty) {
   draining_ = true;
   on_empty_ = std::move(on_empty);
   queue_timer_.cancel();
@@ -315,8 +363,8 @@ void FunctionPool::drain(FunctionPool* successor, std::function<void()> on_empty
   while (!queue_.empty()) {
     Invocation inv = std::move(queue_.front());
     queue_.pop_front();
-    if (successor != nullptr) {
-      successor->invoke(std::move(inv));
+    if (successor) {
+      successor(std::move(inv));
     } else {
       deliver(std::move(inv), refusal(InvocationResult::Status::kNotFound,
                                       "ResourceNotFoundException", "Function not found: " + arn_));
@@ -326,6 +374,7 @@ void FunctionPool::drain(FunctionPool* successor, std::function<void()> on_empty
     if (i->state() == Instance::State::kIdle || i->state() == Instance::State::kStarting)
       i->stop("retired by a reload");
   }
+  publish();
   if (instances_.empty() && on_empty_) loop_.defer(on_empty_);
 }
 

@@ -2,9 +2,11 @@
 // until the first invocation; one invocation per instance at a time; a new instance
 // when all are busy, up to max_concurrency; beyond that a bounded wait queue, then
 // refusal; idle instances stopped after idle_timeout (down to min_instances, which are
-// kept warm). Lives on the function's home loop (a worker's; see FunctionHost).
+// kept warm). Lives on one loop (a worker's); a function may have a pool on each of
+// several loops, each with its share of the limits (see FunctionHost).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -41,9 +43,20 @@ struct InvocationReport {
   uint64_t max_memory_bytes = 0;
 };
 
+// What other loops read of a pool to place an invocation, written by the pool's loop
+// after each change (relaxed: a hint for placement, not a promise).
+struct PoolLoad {
+  std::atomic<int32_t> ready{0};       // instances idle, or about to be (finishing)
+  std::atomic<int32_t> startable{0};   // instances it may still start
+  std::atomic<int32_t> queue_room{0};  // invocations it would queue rather than refuse
+  std::atomic<int32_t> queued{0};      // invocations waiting in it
+};
+
 class FunctionPool {
  public:
-  FunctionPool(net::EventLoop& loop, const HostSettings& settings, config::Function function);
+  // `index`: which of the function's pools this is (its metrics' slot).
+  FunctionPool(net::EventLoop& loop, const HostSettings& settings, config::Function function,
+               size_t index = 0);
   ~FunctionPool();
   FunctionPool(const FunctionPool&) = delete;
   FunctionPool& operator=(const FunctionPool&) = delete;
@@ -51,16 +64,23 @@ class FunctionPool {
   const config::Function& function() const { return function_; }
   const HostSettings& settings() const { return settings_; }
   const std::string& arn() const { return arn_; }
-  gateway::FunctionStats& stats() { return *stats_; }
+  gateway::FunctionPoolStats& stats() { return *stats_; }
   const IssuedCredential& credential() const { return credential_; }
 
   void invoke(Invocation&& inv);
+  // Where the pool publishes its load (the host reads it from other loops).
+  void set_load(std::shared_ptr<PoolLoad> load);
+  // Called when an instance goes idle with nothing waiting here: the host may hand it
+  // an invocation waiting in another loop's pool of the same function.
+  void set_on_spare(std::function<void()> on_spare) { on_spare_ = std::move(on_spare); }
+  // Takes the invocation that has waited longest (for another pool with a free instance).
+  bool hand_over(Invocation& out);
   // The same function with other scaling settings (the signature is unchanged).
   void update(config::Function function);
-  // Retires the pool: waiting invocations move to `successor` (if any), idle instances
-  // stop now, busy ones when their invocation ends.
-  // on_empty runs once the last instance is gone.
-  void drain(FunctionPool* successor, std::function<void()> on_empty);
+  // Retires the pool: waiting invocations go to `successor` (if any; else they are
+  // refused as not found), idle instances stop now, busy ones when their invocation
+  // ends. on_empty runs once the last instance is gone.
+  void drain(std::function<void(Invocation&&)> successor, std::function<void()> on_empty);
   bool empty() const { return instances_.empty(); }
   // Kills every instance (shutdown).
   void stop_all();
@@ -96,22 +116,23 @@ class FunctionPool {
   void expire_queue();
   void throttle(Invocation&& inv, std::string message);
   void remove(Instance& instance);
-  void publish();  // the gauges: instances, queue depth
+  void publish();  // the gauges (instances, queue depth) and the load
 
   net::EventLoop& loop_;
   const HostSettings& settings_;
   config::Function function_;
   std::string arn_;
   std::string log_group_;  // "/aws/lambda/NAME"
-  std::unique_ptr<gateway::FunctionStats> own_stats_;  // when no registry was given
-  gateway::FunctionStats* stats_;
+  std::unique_ptr<gateway::FunctionPoolStats> own_stats_;  // when no registry was given
+  gateway::FunctionPoolStats* stats_;
+  std::shared_ptr<PoolLoad> load_;
+  std::function<void()> on_spare_;
   IssuedCredential credential_;
   std::vector<std::unique_ptr<Instance>> instances_;
   std::deque<Invocation> queue_;
   net::Timer queue_timer_;    // the oldest waiting invocation's deadline
   net::Timer respawn_timer_;  // retries keeping min_instances after a failed start
   net::Timer scale_timer_;    // looks again once finishing instances had their grace
-  uint64_t next_serial_ = 1;
   size_t starting_ = 0;  // instances not yet waiting in `next` for the first time
   bool draining_ = false;
   std::function<void()> on_empty_;

@@ -57,6 +57,13 @@ FunctionStats* StatsRegistry::function(const std::string& name) {
   return find_or_add(functions_, [&](const FunctionStats& f) { return f.name == name; }, name);
 }
 
+FunctionPoolStats* StatsRegistry::function_pool(const std::string& name, size_t pool) {
+  std::lock_guard lock(mu_);
+  FunctionStats* f = find_or_add(functions_, [&](const FunctionStats& s) { return s.name == name; }, name);
+  while (f->pools.size() <= pool) f->pools.emplace_back();
+  return &f->pools[pool];
+}
+
 LimitStats* StatsRegistry::limit(const std::string& name, bool plan) {
   std::lock_guard lock(mu_);
   return find_or_add(limits_, [&](const LimitStats& l) { return l.name == name && l.plan == plan; }, name, plan);
@@ -128,6 +135,14 @@ void StatsRegistry::render_prometheus(std::string& out) const {
   render_functions(out);
 }
 
+// A function's pools' counters (or gauges) summed.
+template <typename Metric>
+int64_t pools_sum(const FunctionStats& f, Metric FunctionPoolStats::*metric) {
+  int64_t n = 0;
+  for (const auto& p : f.pools) n += static_cast<int64_t>((p.*metric).get());
+  return n;
+}
+
 // Called by render_prometheus with mu_ held.
 void StatsRegistry::render_functions(std::string& out) const {
   if (functions_.empty()) return;
@@ -135,23 +150,23 @@ void StatsRegistry::render_functions(std::string& out) const {
   render_families<FunctionStats>(
       out,
       {{"portico_function_invocations_total", "Invocations handed to an instance.", "counter",
-        [](const FunctionStats& f) { return static_cast<int64_t>(f.invocations.get()); }},
+        [](const FunctionStats& f) { return pools_sum(f, &FunctionPoolStats::invocations); }},
        {"portico_function_errors_total", "Invocations that failed: handler errors, crashes, timeouts, out of memory.",
-        "counter", [](const FunctionStats& f) { return static_cast<int64_t>(f.errors.get()); }},
+        "counter", [](const FunctionStats& f) { return pools_sum(f, &FunctionPoolStats::errors); }},
        {"portico_function_timeouts_total", "Invocations stopped at the function's timeout.", "counter",
-        [](const FunctionStats& f) { return static_cast<int64_t>(f.timeouts.get()); }},
+        [](const FunctionStats& f) { return pools_sum(f, &FunctionPoolStats::timeouts); }},
        {"portico_function_throttles_total", "Invocations refused: every instance busy and the queue full.", "counter",
-        [](const FunctionStats& f) { return static_cast<int64_t>(f.throttles.get()); }},
+        [](const FunctionStats& f) { return pools_sum(f, &FunctionPoolStats::throttles); }},
        {"portico_function_cold_starts_total", "Instances started.", "counter",
-        [](const FunctionStats& f) { return static_cast<int64_t>(f.cold_starts.get()); }},
+        [](const FunctionStats& f) { return pools_sum(f, &FunctionPoolStats::cold_starts); }},
        {"portico_function_init_failures_total", "Instances that failed before asking for work.", "counter",
-        [](const FunctionStats& f) { return static_cast<int64_t>(f.init_failures.get()); }},
+        [](const FunctionStats& f) { return pools_sum(f, &FunctionPoolStats::init_failures); }},
        {"portico_function_instances", "Instances running.", "gauge",
-        [](const FunctionStats& f) { return f.instances.get(); }},
+        [](const FunctionStats& f) { return pools_sum(f, &FunctionPoolStats::instances); }},
        {"portico_function_concurrent_executions", "Invocations running.", "gauge",
-        [](const FunctionStats& f) { return f.concurrent.get(); }},
+        [](const FunctionStats& f) { return pools_sum(f, &FunctionPoolStats::concurrent); }},
        {"portico_function_queue_depth", "Invocations waiting for an instance.", "gauge",
-        [](const FunctionStats& f) { return f.queued.get(); }},
+        [](const FunctionStats& f) { return pools_sum(f, &FunctionPoolStats::queued); }},
        {"portico_function_async_events_received_total", "Asynchronous events accepted (stored durably).",
         "counter", [](const FunctionStats& f) { return static_cast<int64_t>(f.async_received.get()); }},
        {"portico_function_async_retries_total", "Failed asynchronous attempts that run again.", "counter",
@@ -165,14 +180,18 @@ void StatsRegistry::render_functions(std::string& out) const {
          "# TYPE portico_function_billed_gb_seconds_total counter\n";
   for (const auto& f : functions_) {
     out += fmt::format("portico_function_billed_gb_seconds_total{{{}}} {:.6f}\n", labels(*f),
-                       static_cast<double>(f->billed_mb_ms.get()) / 1024.0 / 1000.0);
+                       static_cast<double>(pools_sum(*f, &FunctionPoolStats::billed_mb_ms)) / 1024.0 / 1000.0);
   }
   for (const char* which : {"duration", "init_duration"}) {
     bool init = which[0] == 'i';
     std::string name = fmt::format("portico_function_{}_seconds", which);
     out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name,
                        init ? "Instance start to its first request for work." : "Invocation start to the answer.", name);
-    for (const auto& f : functions_) render_histogram(out, name, labels(*f), init ? f->init_duration : f->duration);
+    for (const auto& f : functions_) {
+      LatencyHistogram total;
+      for (const auto& p : f->pools) total.add_from(init ? p.init_duration : p.duration);
+      render_histogram(out, name, labels(*f), total);
+    }
   }
 }
 

@@ -142,10 +142,10 @@ struct RedisCounters {
   LatencyHistogram latency;  // command sent -> reply
 };
 
-// A function's counters, written by the function's home loop only (no per-thread slots).
-struct FunctionStats {
-  explicit FunctionStats(std::string n) : name(std::move(n)) {}
-  std::string name;
+// What one of a function's pools counts. A function's instances may be split over
+// several workers' loops (one pool on each, see functions/host.h); each pool writes
+// its own, and /metrics sums them, so no counter has two writers.
+struct FunctionPoolStats {
   Counter invocations;    // handed to an instance
   Counter errors;         // handler errors and runtime failures, timeouts included
   Counter timeouts;
@@ -156,13 +156,21 @@ struct FunctionStats {
   Gauge concurrent;       // invocations running
   Gauge queued;           // invocations waiting for an instance
   Counter billed_mb_ms;   // memory size (MB) x billed duration (ms), summed: the pay-per-use figure
-  // Asynchronous invocation (Lambda's AsyncEventsReceived / AsyncEventsDropped).
+  LatencyHistogram duration;       // invocation start -> answer
+  LatencyHistogram init_duration;  // instance spawn -> first request for work
+};
+
+// A function's metrics: its pools' (one per loop it runs on) and its asynchronous
+// invocation's, written by the async invoker's thread only.
+struct FunctionStats {
+  explicit FunctionStats(std::string n) : name(std::move(n)) {}
+  std::string name;
+  // Lambda's AsyncEventsReceived / AsyncEventsDropped.
   Counter async_received;  // events accepted (stored durably)
   Counter async_retries;   // failed attempts that will run again
   Counter async_dropped;   // events moved to the dead letters
   Gauge async_pending;     // events stored and not yet finished
-  LatencyHistogram duration;       // invocation start -> answer
-  LatencyHistogram init_duration;  // instance spawn -> first request for work
+  std::deque<FunctionPoolStats> pools;  // grown under the registry's lock; never shrinks
 };
 
 struct ServerCounters {
@@ -182,6 +190,8 @@ class StatsRegistry {
   AuthStats* auth(const std::string& method);
   LimitStats* limit(const std::string& name, bool plan);
   FunctionStats* function(const std::string& name);
+  // The counters of the function's pool number `pool` (0, 1, ...: one per loop).
+  FunctionPoolStats* function_pool(const std::string& name, size_t pool);
 
   PerThread<RedisCounters> redis;
   std::atomic<bool> redis_used{false};  // render Redis metrics once a connection was made

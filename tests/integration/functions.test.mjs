@@ -339,6 +339,41 @@ routes:
   assert.ok(maxChildren <= 2, `at most 2 instances (saw ${maxChildren})`);
 });
 
+test('one max_concurrency over both workers: pools on each, and no request waits while an instance is free', async () => {
+  writeFunction(root, 'node-nap', {
+    'index.mjs': `export const handler = async (e) => { await new Promise((r) => setTimeout(r, Number(e.pathParameters.ms))); return { pid: process.pid }; };`,
+  });
+  // Two workers, max_concurrency 3: a pool of 2 on one worker and of 1 on the other.
+  const p = await start(base(`
+functions:
+  nap: {runtime: nodejs, handler: index.handler, code: ./node-nap, max_concurrency: 3, max_queue: 20, timeout: 10s}
+routes:
+  - {match: {path: "/nap/{ms}"}, function: nap}
+`));
+  let maxChildren = 0;
+  const poll = setInterval(() => { maxChildren = Math.max(maxChildren, childPids(p.proc.pid).length); }, 20);
+  const burst = await Promise.all(Array.from({ length: 9 }, () => json(`${p.url}/nap/300`)));
+  assert.deepEqual(burst.map((r) => r.status), Array(9).fill(200));
+  assert.equal(new Set(burst.map((r) => r.json.pid)).size, 3, 'three instances served the burst');
+  assert.equal(metric(await p.metrics(), 'portico_function_cold_starts_total', 'function="nap"'), 3);
+  assert.equal(metric(await p.metrics(), 'portico_function_instances', 'function="nap"'), 3);
+  // Every instance busy, one for long: a request that has to wait is run by the first
+  // instance to come free, whichever worker's pool it waited in.
+  for (let round = 0; round < 4; round++) {
+    const long = json(`${p.url}/nap/2500`);
+    const short = [json(`${p.url}/nap/150`), json(`${p.url}/nap/150`)];
+    await sleep(50);
+    const t0 = Date.now();
+    const waiting = await json(`${p.url}/nap/10`);
+    const took = Date.now() - t0;
+    assert.equal(waiting.status, 200);
+    assert.ok(took < 1200, `round ${round}: the waiting request took ${took} ms (an instance was free after ~150)`);
+    await Promise.all([long, ...short]);
+  }
+  clearInterval(poll);
+  assert.ok(maxChildren <= 3, `at most 3 instances (saw ${maxChildren})`);
+});
+
 // --- failures ---
 
 test('a timeout kills the instance and answers 504 with Lambda\'s message', async () => {
