@@ -121,11 +121,14 @@ void FunctionPool::publish() {
   if (startable < 0 || draining_) startable = 0;
   int64_t waiting = static_cast<int64_t>(queue_.size());
   int64_t returning = static_cast<int64_t>(finishing_soon());
-  // Waiting invocations take the ready instances first, then the ones to start.
+  int64_t starting = static_cast<int64_t>(starting_);
+  // Waiting invocations take the ready instances first, then the ones starting, then
+  // slots to start more in.
   int64_t ready = idle + returning - waiting;
-  int64_t coming = static_cast<int64_t>(starting_) + returning + startable;
+  int64_t uncovered = waiting - idle - returning - starting;
+  if (uncovered > 0) startable = std::max<int64_t>(0, startable - uncovered);
+  int64_t coming = starting + returning + startable;
   int64_t room = coming + static_cast<int64_t>(function_.max_queue) - waiting;
-  if (ready < 0) startable = std::max<int64_t>(0, startable + ready);
   if (draining_) ready = startable = room = 0;
   load_->ready.store(static_cast<int32_t>(std::max<int64_t>(0, ready)), std::memory_order_relaxed);
   load_->startable.store(static_cast<int32_t>(startable), std::memory_order_relaxed);

@@ -352,25 +352,28 @@ routes:
 `));
   let maxChildren = 0;
   const poll = setInterval(() => { maxChildren = Math.max(maxChildren, childPids(p.proc.pid).length); }, 20);
-  const burst = await Promise.all(Array.from({ length: 9 }, () => json(`${p.url}/nap/300`)));
-  assert.deepEqual(burst.map((r) => r.status), Array(9).fill(200));
-  assert.equal(new Set(burst.map((r) => r.json.pid)).size, 3, 'three instances served the burst');
-  assert.equal(metric(await p.metrics(), 'portico_function_cold_starts_total', 'function="nap"'), 3);
-  assert.equal(metric(await p.metrics(), 'portico_function_instances', 'function="nap"'), 3);
-  // Every instance busy, one for long: a request that has to wait is run by the first
-  // instance to come free, whichever worker's pool it waited in.
-  for (let round = 0; round < 4; round++) {
-    const long = json(`${p.url}/nap/2500`);
-    const short = [json(`${p.url}/nap/150`), json(`${p.url}/nap/150`)];
-    await sleep(50);
-    const t0 = Date.now();
-    const waiting = await json(`${p.url}/nap/10`);
-    const took = Date.now() - t0;
-    assert.equal(waiting.status, 200);
-    assert.ok(took < 1200, `round ${round}: the waiting request took ${took} ms (an instance was free after ~150)`);
-    await Promise.all([long, ...short]);
+  try {
+    const burst = await Promise.all(Array.from({ length: 9 }, () => json(`${p.url}/nap/300`)));
+    assert.deepEqual(burst.map((r) => r.status), Array(9).fill(200));
+    assert.equal(new Set(burst.map((r) => r.json.pid)).size, 3, 'three instances served the burst');
+    assert.equal(metric(await p.metrics(), 'portico_function_cold_starts_total', 'function="nap"'), 3);
+    assert.equal(metric(await p.metrics(), 'portico_function_instances', 'function="nap"'), 3);
+    // Every instance busy, one for long: a request that has to wait is run by the first
+    // instance to come free, whichever worker's pool it waited in.
+    for (let round = 0; round < 4; round++) {
+      const long = json(`${p.url}/nap/2500`);
+      const short = [json(`${p.url}/nap/150`), json(`${p.url}/nap/150`)];
+      await sleep(50);
+      const t0 = Date.now();
+      const waiting = await json(`${p.url}/nap/10`);
+      const took = Date.now() - t0;
+      assert.equal(waiting.status, 200);
+      assert.ok(took < 1200, `round ${round}: the waiting request took ${took} ms (an instance was free after ~150)`);
+      await Promise.all([long, ...short]);
+    }
+  } finally {
+    clearInterval(poll);
   }
-  clearInterval(poll);
   assert.ok(maxChildren <= 3, `at most 3 instances (saw ${maxChildren})`);
 });
 
