@@ -182,31 +182,73 @@ void FunctionHost::apply(Home& home, std::vector<PoolPlan> plans,
   home.pools = std::move(next);
 }
 
-size_t FunctionHost::choose(const std::vector<PoolSlot>& slots, const Home* from) const {
+namespace {
+
+// A pool's room as placement sees it: what it published, less what is on its way to
+// it (which takes a ready instance first, then a start, then a place in the queue).
+struct Room {
+  int32_t ready, startable, queue;
+};
+
+Room room_of(const PoolLoad& load) {
+  int32_t incoming = load.incoming.load(std::memory_order_relaxed);
+  int32_t ready = load.ready.load(std::memory_order_relaxed);
+  int32_t beyond_ready = std::max(0, incoming - ready);
+  return {ready - incoming, load.startable.load(std::memory_order_relaxed) - beyond_ready,
+          load.queue_room.load(std::memory_order_relaxed) - beyond_ready};
+}
+
+}  // namespace
+
+size_t FunctionHost::choose(const std::vector<PoolSlot>& slots, const Home* from,
+                            const Home* excluded) const {
   size_t n = slots.size();
   if (n == 1) return 0;
   size_t local = n;
+  std::vector<Room> rooms;
+  rooms.reserve(n);
   for (size_t k = 0; k < n; ++k) {
     if (homes_[slots[k].home].get() == from) local = k;
+    rooms.push_back(room_of(*slots[k].load));
   }
-  auto has = [&](size_t k, std::atomic<int32_t> PoolLoad::*field) {
-    return (*slots[k].load.*field).load(std::memory_order_relaxed) > 0;
+  auto has = [&](size_t k, int32_t Room::*field) {
+    return homes_[slots[k].home].get() != excluded && rooms[k].*field > 0;
   };
   // A warm instance anywhere before a cold start here; a cold start before a wait.
   thread_local size_t turn = 0;  // the others from a different one each time
   size_t start = turn++;
-  for (auto field : {&PoolLoad::ready, &PoolLoad::startable, &PoolLoad::queue_room}) {
+  for (auto field : {&Room::ready, &Room::startable, &Room::queue}) {
     if (local < n && has(local, field)) return local;
     for (size_t i = 0; i < n; ++i) {
       size_t k = (start + i) % n;
       if (k != local && has(k, field)) return k;
     }
   }
-  return local < n ? local : start % n;  // every pool is full: it refuses
+  // Every pool is full: one refuses.
+  if (local < n && homes_[slots[local].home].get() != excluded) return local;
+  for (size_t i = 0; i < n; ++i) {
+    size_t k = (start + i) % n;
+    if (homes_[slots[k].home].get() != excluded) return k;
+  }
+  return start % n;
+}
+
+void FunctionHost::send(Home* from, const PoolSlot& slot, const std::string& function,
+                        Invocation&& inv) {
+  Home& home = *homes_[slot.home];
+  if (&home == from) {
+    invoke_at_home(home, function, std::move(inv));
+    return;
+  }
+  slot.load->incoming.fetch_add(1, std::memory_order_relaxed);
+  home.loop->post([this, &home, function, load = slot.load, inv = std::move(inv)]() mutable {
+    load->incoming.fetch_sub(1, std::memory_order_relaxed);
+    invoke_at_home(home, function, std::move(inv));
+  });
 }
 
 void FunctionHost::place(Home* from, const Placement& placement, const std::string& function,
-                         Invocation&& inv) {
+                         Invocation&& inv, const Home* excluded) {
   auto it = placement.find(function);
   if (it == placement.end()) {
     FunctionPool::deliver(std::move(inv),
@@ -216,28 +258,25 @@ void FunctionHost::place(Home* from, const Placement& placement, const std::stri
                                                                         function)));
     return;
   }
-  Home& home = *homes_[it->second[choose(it->second, from)].home];
-  if (&home == from) {
-    invoke_at_home(home, function, std::move(inv));
-  } else {
-    home.loop->post([this, &home, function, inv = std::move(inv)]() mutable {
-      invoke_at_home(home, function, std::move(inv));
-    });
-  }
+  send(from, it->second[choose(it->second, from, excluded)], function, std::move(inv));
 }
 
 void FunctionHost::lend(Home& home, const std::string& function,
                         const std::vector<PoolSlot>& slots) {
+  const PoolSlot* own = nullptr;
+  for (const auto& slot : slots) {
+    if (homes_[slot.home].get() == &home) own = &slot;
+  }
   for (const auto& slot : slots) {
     Home& other = *homes_[slot.home];
-    if (&other == &home || slot.load->queued.load(std::memory_order_relaxed) == 0) continue;
-    other.loop->post([this, &other, &home, function] {
+    if (own == nullptr || &other == &home ||
+        slot.load->queued.load(std::memory_order_relaxed) == 0)
+      continue;
+    other.loop->post([this, &other, own = *own, function] {
       auto it = other.pools.find(function);
       Invocation inv;
       if (other.stopped || it == other.pools.end() || !it->second->hand_over(inv)) return;
-      home.loop->post([this, &home, function, inv = std::move(inv)]() mutable {
-        invoke_at_home(home, function, std::move(inv));
-      });
+      send(&other, own, function, std::move(inv));
     });
     return;
   }
@@ -260,7 +299,19 @@ void FunctionHost::invoke_at_home(Home& home, const std::string& function, Invoc
                                    function_arn(settings_.region, settings_.account_id, function)));
     return;
   }
-  it->second->invoke(std::move(inv));
+  FunctionPool& pool = *it->second;
+  if (!pool.has_room() && home.placement != nullptr) {
+    // Placed here on a stale view of this pool's room (another loop's invocations
+    // arrived first): another pool of the function may have room, and is tried before
+    // refusing (passed on at most once per other pool).
+    auto slots = home.placement->find(function);
+    if (slots != home.placement->end() && inv.passed_on + 1u < slots->second.size()) {
+      ++inv.passed_on;
+      place(&home, *home.placement, function, std::move(inv), &home);
+      return;
+    }
+  }
+  pool.invoke(std::move(inv));
 }
 
 FunctionHost::Home* FunctionHost::current_home() const {

@@ -85,10 +85,14 @@ class FunctionHost {
   };
   size_t home_index(const std::string& function) const;
   void apply(Home& home, std::vector<PoolPlan> plans, std::shared_ptr<const Placement> placement);
-  // Chooses the pool for an invocation made on `from` (null: not on a home loop).
-  size_t choose(const std::vector<PoolSlot>& slots, const Home* from) const;
+  // Chooses the pool for an invocation made on `from` (null: not on a home loop),
+  // other than `excluded`'s (a home whose pool had no room).
+  size_t choose(const std::vector<PoolSlot>& slots, const Home* from,
+                const Home* excluded = nullptr) const;
   void place(Home* from, const Placement& placement, const std::string& function,
-             Invocation&& inv);
+             Invocation&& inv, const Home* excluded = nullptr);
+  // Runs `inv` in `slot`'s pool: on this loop now, else posted to the pool's loop.
+  void send(Home* from, const PoolSlot& slot, const std::string& function, Invocation&& inv);
   void invoke_at_home(Home& home, const std::string& function, Invocation&& inv);
   // `home`'s pool has an idle instance: take an invocation waiting in another pool.
   void lend(Home& home, const std::string& function, const std::vector<PoolSlot>& slots);

@@ -32,6 +32,9 @@ struct Invocation {
   bool tail_log = false;       // keep the log lines (the Invoke API's X-Amz-Log-Type: Tail)
   std::string log;
   StreamSink stream;  // takes a streamed response as it arrives, or none (collected)
+  // Pools of the function that passed it on for want of room (FunctionHost): it is
+  // refused only when the others had none either.
+  uint8_t passed_on = 0;
 };
 
 class Instance final : public RuntimeApiHandler {

@@ -91,14 +91,7 @@ void FunctionPool::invoke(Invocation&& inv) {
     publish();
     return;
   }
-  // Waiting invocations beyond what starting (or startable) instances will take are
-  // limited by max_queue.
-  size_t can_start = function_.max_concurrency > instances_.size()
-                         ? function_.max_concurrency - instances_.size()
-                         : 0;
-  size_t coming = starting_ + finishing_soon() + can_start;
-  size_t without_instance = queue_.size() + 1 > coming ? queue_.size() + 1 - coming : 0;
-  if (without_instance > function_.max_queue) {
+  if (!queue_has_room()) {
     throttle(std::move(inv),
              fmt::format("Rate Exceeded: all {} instances are busy and {} invocations are waiting",
                          function_.max_concurrency, queue_.size()));
@@ -108,6 +101,25 @@ void FunctionPool::invoke(Invocation&& inv) {
   if (!queue_timer_.armed()) queue_timer_.arm_after_ms(function_.timeout_ms);
   scale();
   publish();
+}
+
+// Waiting invocations beyond what starting (or startable) instances will take are
+// limited by max_queue.
+bool FunctionPool::queue_has_room() const {
+  size_t can_start = function_.max_concurrency > instances_.size()
+                         ? function_.max_concurrency - instances_.size()
+                         : 0;
+  size_t coming = starting_ + finishing_soon() + can_start;
+  size_t without_instance = queue_.size() + 1 > coming ? queue_.size() + 1 - coming : 0;
+  return without_instance <= function_.max_queue;
+}
+
+bool FunctionPool::has_room() const {
+  if (draining_) return false;
+  for (const auto& i : instances_) {
+    if (i->idle()) return true;
+  }
+  return queue_has_room();
 }
 
 void FunctionPool::publish() {

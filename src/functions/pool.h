@@ -50,6 +50,10 @@ struct PoolLoad {
   std::atomic<int32_t> startable{0};   // instances it may still start
   std::atomic<int32_t> queue_room{0};  // invocations it would queue rather than refuse
   std::atomic<int32_t> queued{0};      // invocations waiting in it
+  // Invocations posted to the pool's loop and not yet there (written by the host):
+  // they take the room above first, so two loops placing at once do not both count
+  // on the same free instance.
+  std::atomic<int32_t> incoming{0};
 };
 
 class FunctionPool {
@@ -68,6 +72,8 @@ class FunctionPool {
   const IssuedCredential& credential() const { return credential_; }
 
   void invoke(Invocation&& inv);
+  // Whether invoke() would run or queue `inv` now rather than refuse it.
+  bool has_room() const;
   // Where the pool publishes its load (the host reads it from other loops).
   void set_load(std::shared_ptr<PoolLoad> load);
   // Called when an instance goes idle with nothing waiting here: the host may hand it
@@ -109,6 +115,7 @@ class FunctionPool {
 
  private:
   void scale();  // starts instances for waiting invocations, keeps min_instances
+  bool queue_has_room() const;  // for one more invocation without an idle instance
   // Instances that answered within the last kFinishGraceMs and will be back in
   // `next` soon: a waiting invocation is theirs rather than a cold start's.
   size_t finishing_soon() const;
