@@ -316,8 +316,11 @@ admin::ReloadResult Server::reload(const char* trigger) {
   jwks_->configure(*cfg);
   functions_->configure(*cfg);
   async_->configure(*cfg);
-  for (auto& w : workers_) w->install(current_);
+  // The files are watched before the workers can answer with what was read from them: a
+  // test (or an operator) that sees the new schema in force and edits it again at once
+  // must not edit it in a gap where nothing watches it.
   if (options_.watch) watch_other_files(*cfg);
+  for (auto& w : workers_) w->install(current_);
   apply_log_level(*cfg);
   stats_->reloads_ok.add();
   stats_->config_generation.set(static_cast<int64_t>(generation_));
@@ -330,22 +333,30 @@ admin::ReloadResult Server::reload(const char* trigger) {
 
 // Consumers, JWKS and schema files are part of the config: a change to one reloads it.
 void Server::watch_other_files(const config::Config& c) {
-  // This may run inside one of these watchers' callbacks (the reload it triggered):
-  // the old ones are freed after the current event, not under their own feet.
-  auto old = std::make_shared<std::vector<std::unique_ptr<net::FileWatcher>>>(std::move(other_watchers_));
-  loop_.defer([old] {});
-  other_watchers_.clear();
+  // A file still read keeps its watcher (a new one would miss what changes before it
+  // exists). This may run inside one of the old watchers' callbacks (the reload it
+  // triggered): those no longer needed are freed after the current event.
   std::vector<std::string> paths = c.other_files;
   if (current_ && current_->filters) {  // the routes' schema files
     const auto& files = static_cast<const filters::RouteFilters&>(*current_->filters).files;
     paths.insert(paths.end(), files.begin(), files.end());
   }
+  std::map<std::string, std::unique_ptr<net::FileWatcher>> next;
   for (const auto& path : paths) {
-    other_watchers_.push_back(std::make_unique<net::FileWatcher>(loop_, path, [this, path] {
+    if (next.count(path) > 0) continue;
+    if (auto it = other_watchers_.find(path); it != other_watchers_.end()) {
+      next[path] = std::move(it->second);
+      other_watchers_.erase(it);
+      continue;
+    }
+    next[path] = std::make_unique<net::FileWatcher>(loop_, path, [this, path] {
       log::info("{} changed", path);
       reload("file change");
-    }));
+    });
   }
+  auto old = std::make_shared<decltype(next)>(std::move(other_watchers_));
+  loop_.defer([old] {});
+  other_watchers_ = std::move(next);
 }
 
 void Server::begin_shutdown(bool interactive) {

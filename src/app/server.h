@@ -3,6 +3,7 @@
 // SIGTERM/SIGINT graceful shutdown), config file changes and admin requests.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -74,7 +75,7 @@ class Server final : public admin::Backend {
   std::unique_ptr<services::ServicesServer> services_;
   std::unique_ptr<SignalHandler> signals_;
   std::unique_ptr<net::FileWatcher> watcher_;
-  std::vector<std::unique_ptr<net::FileWatcher>> other_watchers_;  // files the config reads
+  std::map<std::string, std::unique_ptr<net::FileWatcher>> other_watchers_;  // files the config reads, by path
   int workers_running_ = 0;
   size_t workers_drained_ = 0;
   bool draining_ = false;
