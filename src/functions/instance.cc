@@ -355,7 +355,7 @@ void Instance::assign(Invocation&& inv) {
   timeout_.arm_after_ms(f.timeout_ms);
   pool_.stats().invocations.add();
   pool_.stats().concurrent.inc();
-  log(fmt::format("START RequestId: {} Version: $LATEST", current_->request_id), true);
+  log("START RequestId: " + current_->request_id + " Version: $LATEST", true);
   RuntimeConnection* c = parked_;
   parked_ = nullptr;
   c->send_invocation(head, current_->payload);

@@ -11,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -107,6 +108,8 @@ class FunctionPool {
   // instance's log stream and the id of the invocation it belongs to (may be empty).
   void log_line(std::string_view stream, std::string_view request_id, std::string_view line,
                 bool platform = false);
+  void log_lines(std::string_view stream, std::string_view request_id,
+                 std::span<const std::string_view> lines, bool platform = false);
 
   // Sends the result to the caller's thread, unless the caller gave up.
   static void deliver(Invocation&& inv, InvocationResult&& result);

@@ -44,11 +44,8 @@ constexpr size_t kChunkBytes = 1 << 20;
 // (4 bytes each, little-endian as everything here), then the three.
 constexpr size_t kLineHead = 8 + 3 * 4;
 
-void put_u64(std::string& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
-}
-void put_u32(std::string& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+void put_le(char* p, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) p[i] = static_cast<char>(v >> (8 * i));
 }
 uint64_t get_le(const char* p, int bytes) {
   uint64_t v = 0;
@@ -59,11 +56,12 @@ uint64_t get_le(const char* p, int bytes) {
 
 void encode_line(std::string& out, int64_t ts, std::string_view stream, std::string_view request_id,
                  std::string_view message) {
-  put_u64(out, static_cast<uint64_t>(ts));
-  put_u32(out, static_cast<uint32_t>(stream.size()));
-  put_u32(out, static_cast<uint32_t>(request_id.size()));
-  put_u32(out, static_cast<uint32_t>(message.size()));
-  out.append(stream).append(request_id).append(message);
+  char head[kLineHead];
+  put_le(head, static_cast<uint64_t>(ts), 8);
+  put_le(head + 8, stream.size(), 4);
+  put_le(head + 12, request_id.size(), 4);
+  put_le(head + 16, message.size(), 4);
+  out.append(head, kLineHead).append(stream).append(request_id).append(message);
 }
 
 struct DecodedLine {
@@ -168,20 +166,23 @@ LogStore::~LogStore() {
 }
 
 void LogStore::append(std::string_view group, std::string_view stream, std::string_view request_id,
-                      int64_t timestamp_ms, std::string_view message) {
-  if (message.size() > kMaxMessage) message = message.substr(0, kMaxMessage);
-  size_t bytes = kLineHead + stream.size() + request_id.size() + message.size();
+                      int64_t timestamp_ms, std::span<const std::string_view> messages) {
   std::lock_guard lock(queue_mu_);
-  if (queued_ >= limits_.max_queued || queued_bytes_ + bytes > limits_.max_queued_bytes) {
-    ++dropped_;
-    return;
+  Pending::iterator it = pending_.end();
+  for (std::string_view message : messages) {
+    if (message.size() > kMaxMessage) message = message.substr(0, kMaxMessage);
+    size_t bytes = kLineHead + stream.size() + request_id.size() + message.size();
+    if (queued_ >= limits_.max_queued || queued_bytes_ + bytes > limits_.max_queued_bytes) {
+      ++dropped_;
+      continue;
+    }
+    if (it == pending_.end()) it = pending_.find(group);
+    if (it == pending_.end()) it = pending_.emplace(std::string(group), PendingChunk{}).first;
+    encode_line(it->second.lines, timestamp_ms, stream, request_id, message);
+    ++it->second.count;
+    ++queued_;
+    queued_bytes_ += bytes;
   }
-  auto it = pending_.find(group);
-  if (it == pending_.end()) it = pending_.emplace(std::string(group), PendingChunk{}).first;
-  encode_line(it->second.lines, timestamp_ms, stream, request_id, message);
-  ++it->second.count;
-  ++queued_;
-  queued_bytes_ += bytes;
 }
 
 uint64_t LogStore::dropped() const {

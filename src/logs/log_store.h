@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -65,7 +66,12 @@ class LogStore {
 
   // Thread-safe, does not block on I/O.
   void append(std::string_view group, std::string_view stream, std::string_view request_id,
-              int64_t timestamp_ms, std::string_view message);
+              int64_t timestamp_ms, std::string_view message) {
+    append(group, stream, request_id, timestamp_ms, {&message, 1});
+  }
+  // Several lines of one stream at once (END and REPORT): one lock for all of them.
+  void append(std::string_view group, std::string_view stream, std::string_view request_id,
+              int64_t timestamp_ms, std::span<const std::string_view> messages);
   // Thread-safe; sees what the writer has committed (flush() first for everything).
   Result<std::vector<LogEvent>> query(const LogQuery& q);
   // Commits what is queued now (tests, shutdown).
