@@ -17,6 +17,8 @@
 # after WARMUP, the order rotated each round; the figure is requests per Portico-CPU-
 # second (utime+stime of Portico's process over the run), the median over ROUNDS.
 # Any non-2xx answer stops the benchmark (a variant that fails is not measured).
+# PERF=VARIANT records `perf record -g` of Portico during that variant's last run, into
+# PERF_OUT (default ./perf-VARIANT.data), for `perf report -i FILE --no-children`.
 set -euo pipefail
 
 WORKERS=${WORKERS:-2}
@@ -86,8 +88,15 @@ route_cost_run() {  # route_cost_run VARIANT -> "rps req_per_cpu_s"
   "$WRK" -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$DIR/request.lua" "$url" >/dev/null
   local t0 t1 out requests non2xx
   t0=$(awk '{print $14 + $15}' "/proc/$PORTICO_PID/stat")
+  local perf_pid=""
+  if [[ -n ${PERF:-} && $1 == "$PERF" && ${ROUND:-0} == "$ROUNDS" ]]; then
+    perf record -F 999 -g -p "$PORTICO_PID" -o "${PERF_OUT:-perf-$1.data}" -- sleep "$RUN" \
+      >"$DIR/perf.log" 2>&1 &
+    perf_pid=$!
+  fi
   out=$("$WRK" -t"$THREADS" -c"$CONNECTIONS" -d"${RUN}s" -s "$DIR/request.lua" "$url")
   t1=$(awk '{print $14 + $15}' "/proc/$PORTICO_PID/stat")
+  [[ -z $perf_pid ]] || wait "$perf_pid" || true
   requests=$(awk '/requests in/ {print $1}' <<<"$out")
   non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
   [[ -z $non2xx ]] || { echo "$NAME: $1 got $non2xx non-2xx answers" >&2; exit 1; }
@@ -107,7 +116,7 @@ route_cost_main() {
       for ((i = ${#VARIANTS[@]} - 1; i >= 0; i--)); do order+=("${VARIANTS[i]}"); done
     fi
     for v in "${order[@]}"; do
-      read -r rps per_cpu < <(route_cost_run "$v")
+      read -r rps per_cpu < <(ROUND=$r route_cost_run "$v")
       FIG[$v]+="$per_cpu "
       printf "%-6s %-12s %7s %18s\n" "$r" "$v" "$rps" "$per_cpu"
     done

@@ -227,6 +227,7 @@ class Compiler {
     }
     auto r = fill(node, loc);
     if (!r) return r.error();
+    summarize(node);
     out_.nodes[id] = std::move(node);
     return id;
   }
@@ -367,6 +368,7 @@ class Compiler {
       return error(loc, keyword,
                    fmt::format("pattern \"{}\" does not compile: {}", source_text, re->error()));
     out_.regexes.push_back(std::move(re));
+    out_.simple_patterns.push_back(SimplePattern::compile(source_text));
     out_.regex_sources.emplace_back(source_text);
     return static_cast<int32_t>(out_.regexes.size() - 1);
   }

@@ -151,14 +151,14 @@ class Evaluator {
     if (pushed) scope_.push_back(n.resource);
     Evaluated local;
     Evaluated* ann = ev;
-    bool own = n.unevaluated_properties != kNoNode || n.unevaluated_items != kNoNode;
+    bool own = (n.has & kHasUnevaluated) != 0;
     if (own) {
       if (v.type() == dom::element_type::OBJECT) local.props.assign(dom::object(v).size(), false);
       if (v.type() == dom::element_type::ARRAY) local.items.assign(dom::array(v).size(), false);
       ann = &local;
     }
     bool ok = keywords(n, v, ann);
-    if (ok || out_ != nullptr) ok = unevaluated(n, v, ann) && ok;
+    if (own && (ok || out_ != nullptr)) ok = unevaluated(n, v, ann) && ok;
     if (own && ev != nullptr && ok) ev->merge(local);
     if (pushed) scope_.pop_back();
     return ok;
@@ -232,16 +232,16 @@ class Evaluator {
     bool ok = true;
     if (n.types != 0)
       PORTICO_SCHEMA_CHECK((type_bits(v) & n.types) != 0, "type", "must be " + type_names(n.types));
-    if (n.has_const)
+    if ((n.has & kHasConst) != 0)
       PORTICO_SCHEMA_CHECK(json_equal(v, n.const_value), "const",
                            "must be " + quoted(n.const_value));
-    if (n.has_enum) {
+    if ((n.has & kHasEnum) != 0) {
       bool found = std::any_of(n.enum_values.begin(), n.enum_values.end(),
                                [&](const dom::element& e) { return json_equal(v, e); });
       PORTICO_SCHEMA_CHECK(found, "enum", "must be one of the allowed values");
     }
     if (n.ref != kNoNode) PORTICO_SCHEMA_SUB(in_place(n.ref, v, ann));
-    if (n.dynamic_ref != kNoNode) {
+    if ((n.has & kHasDynamicRef) != 0) {
       NodeId target = n.dynamic_ref;
       if (!n.dynamic_anchor.empty()) {
         for (uint32_t r : scope_) {  // outermost first
@@ -260,21 +260,23 @@ class Evaluator {
       case dom::element_type::INT64:
       case dom::element_type::UINT64:
       case dom::element_type::DOUBLE:
-        ok = number(n, v) && ok;
+        if ((n.has & kHasNumberChecks) != 0) ok = number(n, v) && ok;
         break;
       case dom::element_type::STRING:
-        ok = string(n, std::string_view(v)) && ok;
+        if ((n.has & kHasLength) != 0 || n.pattern >= 0 || n.format != Format::kNone)
+          ok = string(n, std::string_view(v)) && ok;
         break;
       case dom::element_type::ARRAY:
-        ok = array(n, v, ann) && ok;
+        if ((n.has & kHasArrayChecks) != 0) ok = array(n, v, ann) && ok;
         break;
       case dom::element_type::OBJECT:
-        ok = object(n, v, ann) && ok;
+        if ((n.has & (kHasObjectChecks | kHasMemberChecks)) != 0) ok = object(n, v, ann) && ok;
         break;
       default:
         break;
     }
     if (!ok && out_ == nullptr) return false;
+    if ((n.has & kHasApplicators) == 0) return ok;
     for (NodeId s : n.all_of) {
       PORTICO_SCHEMA_SUB(in_place(s, v, ann));
     }
@@ -347,7 +349,7 @@ class Evaluator {
 
   bool string(const Node& n, std::string_view s) {
     bool ok = true;
-    if (n.min_length || n.max_length) {
+    if ((n.has & kHasLength) != 0) {
       size_t len = code_points(s);
       if (n.min_length) {
         PORTICO_SCHEMA_CHECK(len >= *n.min_length, "minLength",
@@ -359,8 +361,7 @@ class Evaluator {
       }
     }
     if (n.pattern >= 0) {
-      bool match = RE2::PartialMatch(re2::StringPiece(s.data(), s.size()),
-                                     *p_.regexes[static_cast<size_t>(n.pattern)]);
+      bool match = p_.pattern_matches(n.pattern, s);
       PORTICO_SCHEMA_CHECK(match, "pattern",
                            fmt::format("must match the pattern {}",
                                        p_.regex_sources[static_cast<size_t>(n.pattern)]));
@@ -455,6 +456,29 @@ class Evaluator {
   bool object(const Node& n, const dom::element& v, Evaluated* ann) {
     dom::object o(v);
     bool ok = true;
+    bool required_in_pass = out_ == nullptr && n.required_in_properties;
+    if ((n.has & kHasObjectChecks) != 0 && !(required_in_pass && (n.has & kHasMemberChecks) != 0 &&
+                                             only_required(n))) {
+      PORTICO_SCHEMA_SUB(object_counts(n, o, required_in_pass));
+    }
+    if ((n.has & kHasMemberChecks) != 0) PORTICO_SCHEMA_SUB(members(n, o, ann, required_in_pass));
+    for (const auto& [name, s] : n.dependent_schemas) {
+      dom::element ignored;
+      if (o.at_key(name).get(ignored) != simdjson::SUCCESS) continue;
+      PORTICO_SCHEMA_SUB(in_place(s, v, ann));
+    }
+    return ok;
+  }
+
+  // Of the object checks, the node has only `required`, all among its properties.
+  static bool only_required(const Node& n) {
+    return !n.min_properties && !n.max_properties && n.dependent_required.empty() &&
+           n.dependent_schemas.empty();
+  }
+
+  // The object's size and the members it must have.
+  bool object_counts(const Node& n, const dom::object& o, bool required_in_pass) {
+    bool ok = true;
     size_t size = o.size();
     if (n.min_properties) {
       PORTICO_SCHEMA_CHECK(size >= *n.min_properties, "minProperties",
@@ -466,7 +490,6 @@ class Evaluator {
     }
     // The fast mode checks these in the member pass (fewer lookups); the reporting
     // mode here, so that missing members are listed before the members' own failures.
-    bool required_in_pass = out_ == nullptr && n.required_in_properties;
     for (size_t r = 0; r < n.required.size() && !required_in_pass; ++r) {
       const std::string& name = n.required[r];
       dom::element ignored;
@@ -482,10 +505,16 @@ class Evaluator {
                                fmt::format("is required when {} is present", name));
       }
     }
-    bool per_member = !n.properties.empty() || !n.pattern_properties.empty() ||
-                      n.additional_properties != kNoNode || n.property_names != kNoNode;
+    return ok;
+  }
+
+  // Each member against properties, patternProperties, additionalProperties and
+  // propertyNames (and, in the fast mode, `required` by property index).
+  bool members(const Node& n, const dom::object& o, Evaluated* ann, bool required_in_pass) {
+    bool ok = true;
     uint64_t seen_required = 0;
-    if (per_member) {
+    bool patterns = (n.has & kHasPatternProperties) != 0;
+    {
       size_t i = 0;
       for (auto field : o) {
         std::string_view key = field.key;
@@ -495,12 +524,11 @@ class Evaluator {
           if (required_in_pass) seen_required |= uint64_t{1} << index;
           PORTICO_SCHEMA_SUB(at(n.properties[static_cast<size_t>(index)].second, field.value, key));
         }
-        for (const auto& [re, s] : n.pattern_properties) {
-          if (!RE2::PartialMatch(re2::StringPiece(key.data(), key.size()),
-                                 *p_.regexes[static_cast<size_t>(re)]))
-            continue;
+        for (size_t k = 0; patterns && k < n.pattern_properties.size(); ++k) {
+          const auto& [re, sub] = n.pattern_properties[k];
+          if (!p_.pattern_matches(re, key)) continue;
           matched = true;
-          PORTICO_SCHEMA_SUB(at(s, field.value, key));
+          PORTICO_SCHEMA_SUB(at(sub, field.value, key));
         }
         if (!matched && n.additional_properties != kNoNode) {
           matched = true;
@@ -522,11 +550,6 @@ class Evaluator {
       }
     }
     if (required_in_pass && (seen_required & n.required_mask) != n.required_mask) return false;
-    for (const auto& [name, s] : n.dependent_schemas) {
-      dom::element ignored;
-      if (o.at_key(name).get(ignored) != simdjson::SUCCESS) continue;
-      PORTICO_SCHEMA_SUB(in_place(s, v, ann));
-    }
     return ok;
   }
 
