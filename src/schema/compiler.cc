@@ -570,6 +570,7 @@ class Compiler {
     }
     std::sort(node.properties.begin(), node.properties.end(),
               [](const auto& a, const auto& b) { return property_less(a.first, b.first); });
+    index_properties(node);
     if (!node.required.empty() && node.properties.size() <= 64) {
       node.required_in_properties = true;
       for (const std::string& name : node.required) {
@@ -685,6 +686,8 @@ Result<std::shared_ptr<const Schema>> SchemaSet::compile(std::string_view uri) {
   auto root = compiler.compile_uri(uri, std::string(uri));
   if (!root) return root.error();
   program->root = *root;
+  program->dynamic_scope = std::any_of(program->nodes.begin(), program->nodes.end(),
+                                       [](const Node& n) { return (n.has & kHasDynamicRef) != 0; });
   return std::make_shared<const Schema>(std::move(program));
 }
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -109,6 +110,9 @@ struct Node {
   NodeId additional_properties = kNoNode;
   uint64_t required_mask = 0;  // bit i: properties[i] is required
   std::vector<std::pair<std::string, NodeId>> properties;  // sorted by property_less
+  // An open-addressing table over `properties` (see find_property): index + 1 per
+  // slot, 0 for none; a power of two at least twice their number.
+  std::vector<uint16_t> property_slots;
 
   bool unique_items = false;
   bool resource_root = false;  // entering it enters its resource (the dynamic scope)
@@ -163,19 +167,75 @@ inline void summarize(Node& n) {
   n.has = h;
 }
 
-// The order of Node::properties: by length, then bytes. A lookup then settles most
-// comparisons on the length alone (no memcmp), which matters in the member loop.
+// The order of Node::properties: by length, then bytes (the order they are reported in
+// is the document's, not this one).
 inline bool property_less(std::string_view a, std::string_view b) {
   return a.size() != b.size() ? a.size() < b.size() : a < b;
 }
+
+// A member name's slot in Node::property_slots: its length and three of its bytes,
+// mixed. Names in one schema object differ in those far more often than not, and a
+// collision costs one more comparison.
+inline uint32_t property_hash(std::string_view k) {
+  uint32_t h = static_cast<uint32_t>(k.size()) * 0x9E3779B1u;
+  if (!k.empty()) {
+    h ^= static_cast<unsigned char>(k[0]) * 0x85EBCA77u;
+    h ^= static_cast<unsigned char>(k[k.size() - 1]) * 0xC2B2AE3Du;
+    h ^= static_cast<unsigned char>(k[k.size() / 2]) * 0x27D4EB2Fu;
+  }
+  return h ^ (h >> 15);
+}
+
+// Equal bytes, for the short names of JSON members: two overlapping word loads rather
+// than a call to memcmp.
+inline bool same_name(std::string_view a, std::string_view b) {
+  size_t n = a.size();
+  if (n != b.size()) return false;
+  auto load8 = [](const char* p) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+  };
+  auto load4 = [](const char* p) {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+  };
+  if (n >= 8 && n <= 16)
+    return load8(a.data()) == load8(b.data()) && load8(a.data() + n - 8) == load8(b.data() + n - 8);
+  if (n >= 4 && n < 8)
+    return load4(a.data()) == load4(b.data()) && load4(a.data() + n - 4) == load4(b.data() + n - 4);
+  return n == 0 || std::memcmp(a.data(), b.data(), n) == 0;
+}
+
+// Fills n.property_slots from n.properties.
+inline void index_properties(Node& n) {
+  n.property_slots.clear();
+  if (n.properties.empty() || n.properties.size() >= UINT16_MAX) return;
+  size_t size = 4;
+  while (size < 2 * n.properties.size()) size *= 2;
+  n.property_slots.assign(size, 0);
+  for (size_t i = 0; i < n.properties.size(); ++i) {
+    size_t slot = property_hash(n.properties[i].first) & (size - 1);
+    while (n.property_slots[slot] != 0) slot = (slot + 1) & (size - 1);
+    n.property_slots[slot] = static_cast<uint16_t>(i + 1);
+  }
+}
+
 // The index of `name` in n.properties, or -1.
 inline int find_property(const Node& n, std::string_view name) {
-  auto it = std::lower_bound(n.properties.begin(), n.properties.end(), name,
-                             [](const std::pair<std::string, NodeId>& p, std::string_view k) {
-                               return property_less(p.first, k);
-                             });
-  if (it == n.properties.end() || it->first != name) return -1;
-  return static_cast<int>(it - n.properties.begin());
+  if (n.property_slots.empty()) {
+    for (size_t i = 0; i < n.properties.size(); ++i) {
+      if (n.properties[i].first == name) return static_cast<int>(i);
+    }
+    return -1;
+  }
+  size_t mask = n.property_slots.size() - 1;
+  for (size_t slot = property_hash(name) & mask;; slot = (slot + 1) & mask) {
+    uint16_t s = n.property_slots[slot];
+    if (s == 0) return -1;
+    if (same_name(n.properties[s - 1].first, name)) return s - 1;
+  }
 }
 
 struct CompiledSchema {
@@ -195,6 +255,7 @@ struct CompiledSchema {
   // Per resource: its $dynamicAnchor names and the nodes they name.
   std::vector<std::vector<std::pair<std::string, NodeId>>> dynamic_anchors;
   bool assert_formats = true;
+  bool dynamic_scope = false;  // some node has a $dynamicRef: the validator tracks the scope
   std::shared_ptr<const void> documents;  // keeps the schema documents (enum, const) alive
   std::vector<std::string> files;         // the files read for it (to watch for changes)
 };

@@ -147,7 +147,8 @@ class Evaluator {
       explicit Depth(int& depth) : d(depth) { ++d; }
       ~Depth() { --d; }
     } depth(depth_);
-    bool pushed = scope_.empty() || scope_.back() != n.resource;
+    // The dynamic scope matters only to $dynamicRef (most schemas have none).
+    bool pushed = p_.dynamic_scope && (scope_.empty() || scope_.back() != n.resource);
     if (pushed) scope_.push_back(n.resource);
     Evaluated local;
     Evaluated* ann = ev;
@@ -347,9 +348,16 @@ class Evaluator {
     return ok;
   }
 
+  // A string of `bytes` bytes has between bytes / 4 and `bytes` characters: when both
+  // bounds pass both limits, its characters need not be counted.
+  static bool length_settled(const Node& n, size_t bytes) {
+    size_t fewest = (bytes + 3) / 4;
+    return (!n.min_length || fewest >= *n.min_length) && (!n.max_length || bytes <= *n.max_length);
+  }
+
   bool string(const Node& n, std::string_view s) {
     bool ok = true;
-    if ((n.has & kHasLength) != 0) {
+    if ((n.has & kHasLength) != 0 && !length_settled(n, s.size())) {
       size_t len = code_points(s);
       if (n.min_length) {
         PORTICO_SCHEMA_CHECK(len >= *n.min_length, "minLength",
