@@ -97,7 +97,7 @@ void FunctionHost::configure(const config::Config& config) {
     size_t first = home_index(f.name);
     auto& slots = (*placement)[f.name];
     for (size_t k = 0; k < n; ++k) {
-      PoolPlan plan{f, k, std::make_shared<PoolLoad>()};
+      PoolPlan plan{f, k, std::make_shared<PoolLoad>(), f.max_concurrency};
       plan.function.max_concurrency = share(f.max_concurrency, n, k);
       plan.function.min_instances = share(f.min_instances, n, k);
       plan.function.max_queue = share(f.max_queue, n, k);
@@ -151,13 +151,14 @@ void FunctionHost::apply(Home& home, std::vector<PoolPlan> plans,
     std::string name = plan.function.name;
     auto it = home.pools.find(name);
     if (it != home.pools.end() && it->second->function().signature() == plan.function.signature()) {
-      it->second->update(plan.function);
+      it->second->update(plan.function, plan.total_concurrency);
       wire(*it->second, plan);
       next[name] = std::move(it->second);
       home.pools.erase(it);
       continue;
     }
-    auto pool = std::make_unique<FunctionPool>(*home.loop, settings_, plan.function, plan.index);
+    auto pool = std::make_unique<FunctionPool>(*home.loop, settings_, plan.function, plan.index,
+                                               plan.total_concurrency);
     wire(*pool, plan);
     if (it != home.pools.end()) {
       log::info(

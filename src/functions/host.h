@@ -74,6 +74,7 @@ class FunctionHost {
     config::Function function;
     size_t index = 0;
     std::shared_ptr<PoolLoad> load;
+    uint32_t total_concurrency = 0;  // the function's own max_concurrency
   };
   // A loop and the pools living there (touched on that loop only).
   struct Home {

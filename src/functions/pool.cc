@@ -26,10 +26,11 @@ std::atomic<uint64_t> next_serial{1};
 }  // namespace
 
 FunctionPool::FunctionPool(net::EventLoop& loop, const HostSettings& settings,
-                           config::Function function, size_t index)
+                           config::Function function, size_t index, uint32_t total_concurrency)
     : loop_(loop),
       settings_(settings),
       function_(std::move(function)),
+      total_concurrency_(total_concurrency != 0 ? total_concurrency : function_.max_concurrency),
       queue_timer_(loop, [this] { expire_queue(); }),
       respawn_timer_(loop, [this] { scale(); }),
       scale_timer_(loop, [this] { scale(); }) {
@@ -94,8 +95,8 @@ void FunctionPool::invoke(Invocation&& inv) {
   }
   if (!queue_has_room()) {
     throttle(std::move(inv),
-             fmt::format("Rate Exceeded: all {} instances are busy and {} invocations are waiting",
-                         function_.max_concurrency, queue_.size()));
+             fmt::format("Rate Exceeded: all {} instances are busy and the wait queue is full",
+                         total_concurrency_));
     return;
   }
   queue_.push_back(std::move(inv));
@@ -185,7 +186,7 @@ void FunctionPool::expire_queue() {
     if (inv.ticket && inv.ticket->cancelled()) continue;
     throttle(std::move(inv),
              fmt::format("Rate Exceeded: no instance became free within {} ms (max_concurrency {})",
-                         function_.timeout_ms, function_.max_concurrency));
+                         function_.timeout_ms, total_concurrency_));
   }
   if (!queue_.empty()) queue_timer_.arm_at_ms(queue_.front().enqueued_ms + function_.timeout_ms);
   publish();
@@ -372,8 +373,9 @@ void FunctionPool::remove(Instance& instance) {
   loop_.defer([owned] {});
 }
 
-void FunctionPool::update(config::Function function) {
+void FunctionPool::update(config::Function function, uint32_t total_concurrency) {
   function_ = std::move(function);
+  total_concurrency_ = total_concurrency != 0 ? total_concurrency : function_.max_concurrency;
   scale();
 }
 

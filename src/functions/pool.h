@@ -59,9 +59,11 @@ struct PoolLoad {
 
 class FunctionPool {
  public:
-  // `index`: which of the function's pools this is (its metrics' slot).
+  // `index`: which of the function's pools this is (its metrics' slot); `function`
+  // holds this pool's share of the limits, `total_concurrency` the function's own
+  // max_concurrency (for messages; 0: the share is the whole).
   FunctionPool(net::EventLoop& loop, const HostSettings& settings, config::Function function,
-               size_t index = 0);
+               size_t index = 0, uint32_t total_concurrency = 0);
   ~FunctionPool();
   FunctionPool(const FunctionPool&) = delete;
   FunctionPool& operator=(const FunctionPool&) = delete;
@@ -83,7 +85,7 @@ class FunctionPool {
   // Takes the invocation that has waited longest (for another pool with a free instance).
   bool hand_over(Invocation& out);
   // The same function with other scaling settings (the signature is unchanged).
-  void update(config::Function function);
+  void update(config::Function function, uint32_t total_concurrency = 0);
   // Retires the pool: waiting invocations go to `successor` (if any; else they are
   // refused as not found), idle instances stop now, busy ones when their invocation
   // ends. on_empty runs once the last instance is gone.
@@ -131,6 +133,7 @@ class FunctionPool {
   net::EventLoop& loop_;
   const HostSettings& settings_;
   config::Function function_;
+  uint32_t total_concurrency_;  // the function's max_concurrency, all pools together
   std::string arn_;
   std::string log_group_;  // "/aws/lambda/NAME"
   std::unique_ptr<gateway::FunctionPoolStats> own_stats_;  // when no registry was given

@@ -332,7 +332,8 @@ routes:
   // Two run, two wait for them; the other four are refused at once.
   assert.equal(ok.length, 4, results.map((r) => r.status).join(','));
   assert.equal(throttled.length, 4);
-  assert.match(throttled[0].json.error, /concurrency limit/);
+  // The function's own limit, not one worker's share of it.
+  assert.match(throttled[0].json.error, /concurrency limit: Rate Exceeded: all 2 instances are busy/);
   assert.equal(metric(await p.metrics(), 'portico_function_throttles_total', 'function="slow"'), 4);
   assert.equal(throttled[0].headers['retry-after'], '1');
   assert.equal(new Set(ok.map((r) => r.json.ok)).size, 2, 'served by two instances');
