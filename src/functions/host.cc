@@ -206,14 +206,12 @@ size_t FunctionHost::choose(const std::vector<PoolSlot>& slots, const Home* from
   size_t n = slots.size();
   if (n == 1) return 0;
   size_t local = n;
-  std::vector<Room> rooms;
-  rooms.reserve(n);
   for (size_t k = 0; k < n; ++k) {
     if (homes_[slots[k].home].get() == from) local = k;
-    rooms.push_back(room_of(*slots[k].load));
   }
+  // Read as each pool is considered (a few relaxed loads; no list per invocation).
   auto has = [&](size_t k, int32_t Room::*field) {
-    return homes_[slots[k].home].get() != excluded && rooms[k].*field > 0;
+    return homes_[slots[k].home].get() != excluded && room_of(*slots[k].load).*field > 0;
   };
   // A warm instance anywhere before a cold start here; a cold start before a wait.
   thread_local size_t turn = 0;  // the others from a different one each time
@@ -301,7 +299,8 @@ void FunctionHost::invoke_at_home(Home& home, const std::string& function, Invoc
     return;
   }
   FunctionPool& pool = *it->second;
-  if (!pool.has_room() && home.placement != nullptr) {
+  if (pool.offer(inv)) return;
+  if (home.placement != nullptr) {
     // Placed here on a stale view of this pool's room (another loop's invocations
     // arrived first): another pool of the function may have room, and is tried before
     // refusing (passed on at most once per other pool).
@@ -312,7 +311,7 @@ void FunctionHost::invoke_at_home(Home& home, const std::string& function, Invoc
       return;
     }
   }
-  pool.invoke(std::move(inv));
+  pool.invoke(std::move(inv));  // no other pool to try: refused
 }
 
 FunctionHost::Home* FunctionHost::current_home() const {

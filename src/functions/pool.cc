@@ -80,6 +80,13 @@ void FunctionPool::deliver_piece(const Invocation& inv, StreamPiece&& piece) {
 }
 
 void FunctionPool::invoke(Invocation&& inv) {
+  if (offer(inv)) return;
+  throttle(std::move(inv),
+           fmt::format("Rate Exceeded: all {} instances are busy and the wait queue is full",
+                       total_concurrency_));
+}
+
+bool FunctionPool::offer(Invocation& inv) {
   inv.enqueued_ms = loop_.now_ms();
   // The most recently idle instance first: it is the warmest, and the others reach
   // their idle timeout sooner, so the pool shrinks to what the load needs.
@@ -91,18 +98,14 @@ void FunctionPool::invoke(Invocation&& inv) {
   if (best != nullptr) {
     best->assign(std::move(inv));
     publish();
-    return;
+    return true;
   }
-  if (!queue_has_room()) {
-    throttle(std::move(inv),
-             fmt::format("Rate Exceeded: all {} instances are busy and the wait queue is full",
-                         total_concurrency_));
-    return;
-  }
+  if (!queue_has_room()) return false;
   queue_.push_back(std::move(inv));
   if (!queue_timer_.armed()) queue_timer_.arm_after_ms(function_.timeout_ms);
   scale();
   publish();
+  return true;
 }
 
 // Waiting invocations beyond what starting (or startable) instances will take are
@@ -114,14 +117,6 @@ bool FunctionPool::queue_has_room() const {
   size_t coming = starting_ + finishing_soon() + can_start;
   size_t without_instance = queue_.size() + 1 > coming ? queue_.size() + 1 - coming : 0;
   return without_instance <= function_.max_queue;
-}
-
-bool FunctionPool::has_room() const {
-  if (draining_) return false;
-  for (const auto& i : instances_) {
-    if (i->idle()) return true;
-  }
-  return queue_has_room();
 }
 
 void FunctionPool::publish() {

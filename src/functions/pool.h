@@ -74,9 +74,11 @@ class FunctionPool {
   gateway::FunctionPoolStats& stats() { return *stats_; }
   const IssuedCredential& credential() const { return credential_; }
 
+  // Runs or queues `inv`, or refuses it (throttled) when the pool has no room.
   void invoke(Invocation&& inv);
-  // Whether invoke() would run or queue `inv` now rather than refuse it.
-  bool has_room() const;
+  // Runs or queues `inv` and returns true; false, leaving `inv` as it was, when the pool
+  // has no room for it (the host then tries another pool before invoke() refuses it).
+  bool offer(Invocation& inv);
   // Where the pool publishes its load (the host reads it from other loops).
   void set_load(std::shared_ptr<PoolLoad> load);
   // Called when an instance goes idle with nothing waiting here: the host may hand it
